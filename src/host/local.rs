@@ -1,0 +1,175 @@
+//! The machine this process runs on.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::{CmdOutput, ScratchDir, Transport, Uname, inroot};
+
+pub struct LocalTransport;
+
+struct LocalScratch(tempfile::TempDir);
+
+impl ScratchDir for LocalScratch {
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    fn write(&self, relative: &str, bytes: &[u8]) -> io::Result<()> {
+        let path = self.0.path().join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(path, bytes)
+    }
+}
+
+impl Transport for LocalTransport {
+    fn name(&self) -> String {
+        "localhost".to_string()
+    }
+
+    fn run(&self, argv: &[String]) -> io::Result<CmdOutput> {
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+        // The C locale keeps yum/dnf/rpm output in the English our parsers read.
+        let output = Command::new(program)
+            .args(args)
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .output()?;
+        Ok(CmdOutput {
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    fn uname(&self) -> io::Result<Uname> {
+        let uts = nix::sys::utsname::uname().map_err(io::Error::from)?;
+        Ok(Uname {
+            release: uts.release().to_string_lossy().into_owned(),
+            machine: uts.machine().to_string_lossy().into_owned(),
+        })
+    }
+
+    fn is_root_user(&self) -> bool {
+        nix::unistd::geteuid().is_root()
+    }
+
+    fn systemd_online(&self) -> Result<(), String> {
+        if !Path::new("/run/systemd/system").is_dir() {
+            return Err("systemd is not running on this machine".into());
+        }
+        // Inside a chroot our `/` is not the one PID 1 sees.
+        match (fs::metadata("/"), fs::metadata("/proc/1/root/")) {
+            (Ok(ours), Ok(init)) if ours.dev() != init.dev() || ours.ino() != init.ino() => {
+                Err("this process runs inside a chroot".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn read_file(&self, root: Option<&Path>, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        let real = inroot::resolve(root, path)?;
+        match fs::read(&real) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn exists(&self, root: Option<&Path>, path: &Path) -> io::Result<bool> {
+        let real = inroot::resolve(root, path)?;
+        Ok(fs::symlink_metadata(real).is_ok())
+    }
+
+    fn write_file(
+        &self,
+        root: Option<&Path>,
+        path: &Path,
+        bytes: &[u8],
+        default_mode: u32,
+        backup: Option<&Path>,
+    ) -> io::Result<()> {
+        let real = inroot::resolve(root, path)?;
+        let dir = real
+            .parent()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
+        if !dir.exists() {
+            // Directories the tool creates itself, like /etc/docker, get the usual 0755.
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(dir)?;
+        }
+        let existing = fs::metadata(&real).ok();
+        let mut temp = tempfile::Builder::new()
+            .prefix(".rdock-setup.")
+            .tempfile_in(dir)?;
+        temp.write_all(bytes)?;
+        let mode = existing
+            .as_ref()
+            .map(|m| m.mode() & 0o7777)
+            .unwrap_or(default_mode);
+        temp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))?;
+        if let Some(meta) = &existing {
+            nix::unistd::fchown(
+                temp.as_file(),
+                Some(nix::unistd::Uid::from_raw(meta.uid())),
+                Some(nix::unistd::Gid::from_raw(meta.gid())),
+            )
+            .map_err(io::Error::from)?;
+        }
+        temp.as_file().sync_all()?;
+        if let (Some(backup), Some(_)) = (backup, &existing) {
+            let backup_real = inroot::resolve(root, backup)?;
+            // A hard link keeps the old inode (content, mode, owner) under the backup name.
+            if fs::hard_link(&real, &backup_real).is_err() {
+                fs::copy(&real, &backup_real)?;
+            }
+        }
+        temp.persist(&real).map_err(|err| err.error)?;
+        File::open(dir)?.sync_all()?;
+        Ok(())
+    }
+
+    fn tree_size(&self, root: Option<&Path>, path: &Path) -> io::Result<Option<u64>> {
+        let real = inroot::resolve(root, path)?;
+        match fs::symlink_metadata(&real) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+            Ok(_) => Ok(Some(disk_usage(&real)?)),
+        }
+    }
+
+    fn remove_tree(&self, root: Option<&Path>, path: &Path) -> io::Result<()> {
+        let real = inroot::resolve(root, path)?;
+        match fs::remove_dir_all(&real) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    fn scratch_dir(&self) -> io::Result<Box<dyn ScratchDir>> {
+        let dir = tempfile::Builder::new().prefix("rdock-setup.").tempdir()?;
+        Ok(Box::new(LocalScratch(dir)))
+    }
+}
+
+/// Apparent size of everything below `path`, not following symlinks.
+fn disk_usage(path: &Path) -> io::Result<u64> {
+    let meta = fs::symlink_metadata(path)?;
+    if !meta.is_dir() {
+        return Ok(meta.len());
+    }
+    let mut total = meta.len();
+    for entry in fs::read_dir(path)? {
+        total += disk_usage(&entry?.path())?;
+    }
+    Ok(total)
+}

@@ -1,0 +1,234 @@
+//! The only way to touch a target. A `Host` is a transport (this machine now; SSH later)
+//! plus an optional root directory (`--root DIR`: an image or chroot being prepared).
+//! Steps call these methods and never learn which kind of target they hold.
+
+mod inroot;
+mod local;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+pub use local::LocalTransport;
+
+/// What a finished command left behind.
+#[derive(Debug, Clone)]
+pub struct CmdOutput {
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CmdOutput {
+    pub fn success(&self) -> bool {
+        self.status == Some(0)
+    }
+}
+
+/// Kernel release and machine of the target, as `uname -r` / `uname -m` print them.
+#[derive(Debug, Clone)]
+pub struct Uname {
+    pub release: String,
+    pub machine: String,
+}
+
+/// How commands and files reach a machine. Paths are absolute target paths; `root`
+/// is where the target's `/` is on that machine (`None`: the machine's own `/`).
+pub trait Transport {
+    fn name(&self) -> String;
+    fn run(&self, argv: &[String]) -> std::io::Result<CmdOutput>;
+    fn uname(&self) -> std::io::Result<Uname>;
+    fn is_root_user(&self) -> bool;
+    /// Whether systemd runs this machine as PID 1 and we are not inside a chroot;
+    /// `Err` with the reason otherwise.
+    fn systemd_online(&self) -> std::result::Result<(), String>;
+    fn read_file(&self, root: Option<&Path>, path: &Path) -> std::io::Result<Option<Vec<u8>>>;
+    fn exists(&self, root: Option<&Path>, path: &Path) -> std::io::Result<bool>;
+    /// Replace `path` atomically (temp file, fsync, rename), keeping mode and owner of an
+    /// existing file (else `default_mode`), after keeping the old content at `backup`.
+    fn write_file(
+        &self,
+        root: Option<&Path>,
+        path: &Path,
+        bytes: &[u8],
+        default_mode: u32,
+        backup: Option<&Path>,
+    ) -> std::io::Result<()>;
+    /// Bytes used by a directory tree, `None` when it does not exist.
+    fn tree_size(&self, root: Option<&Path>, path: &Path) -> std::io::Result<Option<u64>>;
+    fn remove_tree(&self, root: Option<&Path>, path: &Path) -> std::io::Result<()>;
+    /// A scratch directory on the machine, outside any target root; removed on drop.
+    fn scratch_dir(&self) -> std::io::Result<Box<dyn ScratchDir>>;
+}
+
+pub trait ScratchDir {
+    fn path(&self) -> &Path;
+    /// Write `bytes` to `relative` below the directory, creating parents.
+    fn write(&self, relative: &str, bytes: &[u8]) -> std::io::Result<()>;
+}
+
+pub struct Host {
+    transport: Box<dyn Transport>,
+    root: Option<PathBuf>,
+    log: RefCell<Vec<Vec<String>>>,
+}
+
+impl Host {
+    pub fn new(transport: Box<dyn Transport>, root: Option<PathBuf>) -> Self {
+        Host {
+            transport,
+            root,
+            log: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn local(root: Option<PathBuf>) -> Self {
+        Host::new(Box::new(LocalTransport), root)
+    }
+
+    pub fn name(&self) -> String {
+        match &self.root {
+            Some(root) => format!("{}:{}", self.transport.name(), root.display()),
+            None => self.transport.name(),
+        }
+    }
+
+    /// The target's root directory when it is a tree being prepared, not a running system.
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
+    /// Every command this host ran, in order (for `-v` and for counting in tests).
+    pub fn command_log(&self) -> Vec<Vec<String>> {
+        self.log.borrow().clone()
+    }
+
+    /// Run a command; a non-zero exit is returned, not turned into an error.
+    pub fn run(&self, argv: Vec<String>) -> Result<CmdOutput> {
+        tracing::debug!(host = %self.name(), command = %argv.join(" "), "run");
+        self.log.borrow_mut().push(argv.clone());
+        let output = self.transport.run(&argv).map_err(|err| Error::Command {
+            argv: argv.clone(),
+            status: None,
+            stderr: err.to_string(),
+            hint: format!("is `{}` installed on the target?", argv[0]),
+        })?;
+        tracing::debug!(status = ?output.status, "done");
+        Ok(output)
+    }
+
+    /// Run a command that must succeed; `hint` says what to do when it does not.
+    pub fn run_ok(&self, argv: Vec<String>, hint: &str) -> Result<CmdOutput> {
+        let output = self.run(argv.clone())?;
+        if output.success() {
+            Ok(output)
+        } else {
+            Err(Error::Command {
+                argv,
+                status: output.status,
+                stderr: if output.stderr.trim().is_empty() {
+                    output.stdout
+                } else {
+                    output.stderr
+                },
+                hint: hint.to_string(),
+            })
+        }
+    }
+
+    /// `rpm` aimed at the target (`--root DIR` for a tree).
+    pub fn rpm_argv(&self, args: &[&str]) -> Vec<String> {
+        let mut argv = vec!["rpm".to_string()];
+        if let Some(root) = &self.root {
+            argv.push("--root".into());
+            argv.push(root.display().to_string());
+        }
+        argv.extend(args.iter().map(|s| s.to_string()));
+        argv
+    }
+
+    /// `systemctl` aimed at the target (`--root DIR` for a tree: offline changes only).
+    pub fn systemctl_argv(&self, args: &[&str]) -> Vec<String> {
+        let mut argv = vec!["systemctl".to_string()];
+        if let Some(root) = &self.root {
+            argv.push(format!("--root={}", root.display()));
+        }
+        argv.extend(args.iter().map(|s| s.to_string()));
+        argv
+    }
+
+    pub fn uname(&self) -> Result<Uname> {
+        self.transport
+            .uname()
+            .map_err(|err| Error::other(format!("cannot read the kernel release: {err}")))
+    }
+
+    pub fn is_root_user(&self) -> bool {
+        self.transport.is_root_user()
+    }
+
+    /// `Ok` when services can be started and stopped; `Err(reason)` for an offline target.
+    pub fn systemd_online(&self) -> std::result::Result<(), String> {
+        if let Some(root) = &self.root {
+            return Err(format!("the target is the directory {}", root.display()));
+        }
+        self.transport.systemd_online()
+    }
+
+    pub fn read_file(&self, path: &Path) -> Result<Option<Vec<u8>>> {
+        self.transport
+            .read_file(self.root(), path)
+            .map_err(|source| self.file_error(path, "read", source))
+    }
+
+    pub fn exists(&self, path: &Path) -> Result<bool> {
+        self.transport
+            .exists(self.root(), path)
+            .map_err(|source| self.file_error(path, "inspect", source))
+    }
+
+    pub fn write_file(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        default_mode: u32,
+        backup: Option<&Path>,
+    ) -> Result<()> {
+        tracing::debug!(host = %self.name(), path = %path.display(), "write");
+        self.transport
+            .write_file(self.root(), path, bytes, default_mode, backup)
+            .map_err(|source| self.file_error(path, "write", source))
+    }
+
+    pub fn tree_size(&self, path: &Path) -> Result<Option<u64>> {
+        self.transport
+            .tree_size(self.root(), path)
+            .map_err(|source| self.file_error(path, "measure", source))
+    }
+
+    pub fn remove_tree(&self, path: &Path) -> Result<()> {
+        tracing::debug!(host = %self.name(), path = %path.display(), "remove tree");
+        self.transport
+            .remove_tree(self.root(), path)
+            .map_err(|source| self.file_error(path, "delete", source))
+    }
+
+    pub fn scratch_dir(&self) -> Result<Box<dyn ScratchDir>> {
+        self.transport
+            .scratch_dir()
+            .map_err(|err| Error::other(format!("cannot create a scratch directory: {err}")))
+    }
+
+    fn file_error(&self, path: &Path, action: &'static str, source: std::io::Error) -> Error {
+        let shown = match &self.root {
+            Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
+            None => path.to_path_buf(),
+        };
+        Error::File {
+            path: shown,
+            action,
+            source,
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Where the docker-ce repo comes from, and the .repo file the tool renders for it.
+
+use crate::checks::distro::Distro;
+use crate::plan::Channel;
+use crate::suggest;
+
+/// Named mirrors of download.docker.com's tree (each serves `linux/centos/…`).
+pub const NAMED_MIRRORS: &[(&str, &str)] = &[
+    ("official", "https://download.docker.com"),
+    ("aliyun", "https://mirrors.aliyun.com/docker-ce"),
+    ("tuna", "https://mirrors.tuna.tsinghua.edu.cn/docker-ce"),
+    ("ustc", "https://mirrors.ustc.edu.cn/docker-ce"),
+    ("tencent", "https://mirrors.cloud.tencent.com/docker-ce"),
+];
+
+/// Where the repo file lives on the target.
+pub const REPO_FILE: &str = "/etc/yum.repos.d/docker-ce.repo";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoSource {
+    /// The name the plan used, when it used one.
+    pub name: Option<String>,
+    /// The tree's base URL, without a trailing slash.
+    pub base_url: String,
+}
+
+impl RepoSource {
+    pub fn official() -> RepoSource {
+        RepoSource {
+            name: Some("official".into()),
+            base_url: NAMED_MIRRORS[0].1.into(),
+        }
+    }
+
+    /// A mirror name or the base URL of a download.docker.com-style tree.
+    /// Errors are (message, hint).
+    pub fn parse(text: &str) -> Result<RepoSource, (String, String)> {
+        let text = text.trim();
+        if let Some((name, url)) = NAMED_MIRRORS.iter().find(|(name, _)| *name == text) {
+            return Ok(RepoSource {
+                name: Some(name.to_string()),
+                base_url: url.to_string(),
+            });
+        }
+        if let Some(rest) = text
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"))
+        {
+            let host = rest.split('/').next().unwrap_or("");
+            if host.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err((
+                    format!("repo.source {text:?} is not a usable URL"),
+                    "write it like \"https://mirrors.example.com/docker-ce\"".into(),
+                ));
+            }
+            let base = text.trim_end_matches('/');
+            let base = base
+                .strip_suffix("/linux/centos")
+                .or_else(|| base.strip_suffix("/linux/rhel"))
+                .unwrap_or(base);
+            return Ok(RepoSource {
+                name: None,
+                base_url: base.to_string(),
+            });
+        }
+        let names: Vec<&str> = NAMED_MIRRORS.iter().map(|(name, _)| *name).collect();
+        let hint = match suggest::closest(text, names.iter().copied()) {
+            Some(best) => format!("did you mean {best:?}?"),
+            None => format!(
+                "use one of {} or the base URL of a download.docker.com-style tree",
+                names.join(", ")
+            ),
+        };
+        Err((
+            format!("repo.source {text:?} is neither a known mirror nor a URL"),
+            hint,
+        ))
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{name} ({})", self.base_url),
+            None => self.base_url.clone(),
+        }
+    }
+}
+
+/// The docker-ce.repo the tool owns. Both `baseurl` and `gpgkey` point at the chosen
+/// tree, so a mirror serves packages and key alike.
+pub fn render_repo_file(
+    source: &RepoSource,
+    channel: Channel,
+    gpgcheck: bool,
+    distro: &Distro,
+) -> Vec<u8> {
+    let os = distro.docker_repo_os();
+    // The release is written out rather than left as $releasever: RHEL's $releasever
+    // ("7Server", "8.9") does not name a directory in Docker's tree.
+    let major = distro
+        .major
+        .map(|m| m.to_string())
+        .unwrap_or_else(|| "$releasever".into());
+    let base = &source.base_url;
+    let gpg = u8::from(gpgcheck);
+    let section = |id: &str, title: &str, enabled: bool| {
+        format!(
+            "[docker-ce-{id}]\nname=Docker CE {title} - $basearch\nbaseurl={base}/linux/{os}/{major}/$basearch/{id}\n\
+             enabled={}\ngpgcheck={gpg}\ngpgkey={base}/linux/{os}/gpg\n",
+            u8::from(enabled)
+        )
+    };
+    let mut text = String::from(
+        "# Docker CE packages, managed by rdock-setup: edit the plan, not this file.\n",
+    );
+    text.push_str(&section("stable", "Stable", true));
+    text.push('\n');
+    text.push_str(&section("test", "Test", channel == Channel::Test));
+    text.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn centos7() -> Distro {
+        Distro::from_os_release("ID=centos\nVERSION_ID=7\n").unwrap()
+    }
+
+    #[test]
+    fn mirror_serves_packages_and_key() {
+        let source = RepoSource::parse("aliyun").unwrap();
+        let text = String::from_utf8(render_repo_file(&source, Channel::Stable, true, &centos7()))
+            .unwrap();
+        assert!(text.contains(
+            "baseurl=https://mirrors.aliyun.com/docker-ce/linux/centos/7/$basearch/stable\n"
+        ));
+        assert!(text.contains("gpgkey=https://mirrors.aliyun.com/docker-ce/linux/centos/gpg\n"));
+        assert!(!text.contains("download.docker.com"));
+    }
+
+    #[test]
+    fn urls_and_typos() {
+        let source = RepoSource::parse("https://mirror.internal/docker-ce/").unwrap();
+        assert_eq!(source.base_url, "https://mirror.internal/docker-ce");
+        let source = RepoSource::parse("https://download.docker.com/linux/centos").unwrap();
+        assert_eq!(source.base_url, "https://download.docker.com");
+        let (_, hint) = RepoSource::parse("aliyn").unwrap_err();
+        assert!(hint.contains("aliyun"), "{hint}");
+        assert!(RepoSource::parse("ftp://x").is_err());
+    }
+}

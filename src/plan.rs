@@ -1,0 +1,440 @@
+//! The plan: the desired end state, read from TOML strictly. Unknown keys, wrong types
+//! and invalid values are errors naming file, line and column; distro-family defaults
+//! are filled in later, once the facts are known.
+
+use std::ops::Range;
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::checks::kernel::KernelVersion;
+use crate::daemonjson;
+use crate::error::{Error, Result};
+use crate::packages::mirrors::RepoSource;
+use crate::packages::version::VersionSpec;
+use crate::suggest;
+
+/// The 64-bit architectures Docker CE is built for on EL.
+pub const DEFAULT_ARCHES: &[&str] = &["x86_64", "aarch64", "ppc64le", "s390x"];
+pub const DEFAULT_ENGINE_PACKAGES: &[&str] = &["docker-ce", "docker-ce-cli", "containerd.io"];
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub preflight: Preflight,
+    pub cleanup: Cleanup,
+    /// `None`: the distro family's default list.
+    pub prerequisites: Option<Vec<String>>,
+    pub repo: RepoPlan,
+    pub engine: EnginePlan,
+    /// daemon.json keys the plan owns, in the plan's order.
+    pub daemon: serde_json::Map<String, serde_json::Value>,
+    pub service: ServicePlan,
+}
+
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    pub min_kernel: KernelVersion,
+    pub arch: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cleanup {
+    /// `None`: Docker's documented list of old packages for the distro family.
+    pub remove: Option<Vec<String>>,
+    pub purge_data: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RepoPlan {
+    pub source: RepoSource,
+    pub channel: Channel,
+    pub gpgcheck: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Stable,
+    Test,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnginePlan {
+    pub packages: Vec<String>,
+    pub version: VersionSpec,
+    pub enable: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    pub restart: RestartPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RestartPolicy {
+    /// Reload when every changed daemon.json key is reloadable, else restart.
+    Auto,
+    /// Restart whenever anything docker depends on changed.
+    Always,
+    /// Never restart or reload a running docker; the report says what is pending.
+    Never,
+}
+
+// The TOML as written, with spans kept where a value is checked after parsing.
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawPlan {
+    preflight: RawPreflight,
+    cleanup: RawCleanup,
+    prerequisites: RawPrerequisites,
+    repo: RawRepo,
+    engine: RawEngine,
+    daemon: IndexMap<Spanned<String>, Spanned<toml::Value>>,
+    service: RawService,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawPreflight {
+    min_kernel: Option<Spanned<String>>,
+    arch: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawCleanup {
+    remove: Option<Vec<String>>,
+    purge_data: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawPrerequisites {
+    packages: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawRepo {
+    source: Option<Spanned<String>>,
+    channel: Channel,
+    gpgcheck: bool,
+}
+
+impl Default for RawRepo {
+    fn default() -> Self {
+        RawRepo {
+            source: None,
+            channel: Channel::Stable,
+            gpgcheck: true,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawEngine {
+    packages: Option<Spanned<Vec<String>>>,
+    version: Option<Spanned<String>>,
+    enable: bool,
+}
+
+impl Default for RawEngine {
+    fn default() -> Self {
+        RawEngine {
+            packages: None,
+            version: None,
+            enable: true,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawService {
+    restart: RestartPolicy,
+}
+
+impl Default for RawService {
+    fn default() -> Self {
+        RawService {
+            restart: RestartPolicy::Auto,
+        }
+    }
+}
+
+/// Read and validate a plan file.
+pub fn load(path: &Path) -> Result<Plan> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::PlanRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Parse plan text; `path` only names the source in errors.
+pub fn parse(path: &Path, text: &str) -> Result<Plan> {
+    let raw: RawPlan = toml::from_str(text).map_err(|err| toml_error(path, text, &err))?;
+    let at = |span: Range<usize>, message: String, hint: Option<String>| {
+        let (line, column) = line_column(text, span.start);
+        Error::Plan {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+            hint,
+        }
+    };
+
+    let min_kernel = match raw.preflight.min_kernel {
+        None => KernelVersion::parse("3.10").expect("the default kernel version parses"),
+        Some(value) => KernelVersion::parse(value.get_ref()).ok_or_else(|| {
+            at(
+                value.span(),
+                format!(
+                    "preflight.min_kernel {:?} is not a kernel version",
+                    value.get_ref()
+                ),
+                Some("write it like \"3.10\" or \"4.18.0\"".into()),
+            )
+        })?,
+    };
+    let source = match raw.repo.source {
+        None => RepoSource::official(),
+        Some(value) => RepoSource::parse(value.get_ref())
+            .map_err(|(message, hint)| at(value.span(), message, Some(hint)))?,
+    };
+    let version = match raw.engine.version {
+        None => VersionSpec::Latest,
+        Some(value) => VersionSpec::parse(value.get_ref()).map_err(|message| {
+            at(
+                value.span(),
+                message,
+                Some("use \"latest\", \"20.10\", \"=24.0.7\" or \">=24, <27\"".into()),
+            )
+        })?,
+    };
+    let packages = match raw.engine.packages {
+        None => DEFAULT_ENGINE_PACKAGES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        Some(value) => {
+            if !value.get_ref().iter().any(|p| p == "docker-ce") {
+                return Err(at(
+                    value.span(),
+                    "engine.packages must include docker-ce".into(),
+                    Some("list docker-ce, docker-ce-cli and containerd.io, plus any extras".into()),
+                ));
+            }
+            value.into_inner()
+        }
+    };
+
+    let mut daemon = serde_json::Map::new();
+    let mut daemon_spans = Vec::new();
+    for (key, value) in raw.daemon {
+        let json = toml_to_json(value.get_ref()).map_err(|message| {
+            at(
+                value.span(),
+                format!("daemon.{}: {message}", key.get_ref()),
+                None,
+            )
+        })?;
+        daemon_spans.push((key.get_ref().clone(), key.span(), value.span()));
+        daemon.insert(key.into_inner(), json);
+    }
+    let (errors, warnings): (Vec<_>, Vec<_>) = daemonjson::validate_desired(&daemon)
+        .into_iter()
+        .partition(|p| p.severity == daemonjson::Severity::Error);
+    for warning in warnings {
+        tracing::warn!(
+            "{}: daemon.{}: {}",
+            path.display(),
+            warning.key,
+            warning.message
+        );
+    }
+    if let Some(problem) = errors.into_iter().next() {
+        let (key_span, value_span) = daemon_spans
+            .iter()
+            .find(|(key, _, _)| *key == problem.key)
+            .map(|(_, k, v)| (k.clone(), v.clone()))
+            .unwrap_or((0..0, 0..0));
+        let (span, hint) = match &problem.suggestion {
+            Some(best) => (key_span, Some(format!("did you mean `{best}`?"))),
+            None => (value_span, None),
+        };
+        return Err(at(
+            span,
+            format!("daemon.{}: {}", problem.key, problem.message),
+            hint,
+        ));
+    }
+    for name in raw.cleanup.remove.iter().flatten() {
+        if packages.contains(name) {
+            return Err(at(
+                0..0,
+                format!("cleanup.remove names {name}, which engine.packages installs"),
+                Some(format!("drop {name} from one of the two lists")),
+            ));
+        }
+    }
+
+    Ok(Plan {
+        preflight: Preflight {
+            min_kernel,
+            arch: raw
+                .preflight
+                .arch
+                .unwrap_or_else(|| DEFAULT_ARCHES.iter().map(|s| s.to_string()).collect()),
+        },
+        cleanup: Cleanup {
+            remove: raw.cleanup.remove,
+            purge_data: raw.cleanup.purge_data,
+        },
+        prerequisites: raw.prerequisites.packages,
+        repo: RepoPlan {
+            source,
+            channel: raw.repo.channel,
+            gpgcheck: raw.repo.gpgcheck,
+        },
+        engine: EnginePlan {
+            packages,
+            version,
+            enable: raw.engine.enable,
+        },
+        daemon,
+        service: ServicePlan {
+            restart: raw.service.restart,
+        },
+    })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+fn toml_error(path: &Path, text: &str, err: &toml::de::Error) -> Error {
+    let (line, column) = err
+        .span()
+        .map(|span| line_column(text, span.start))
+        .unwrap_or((1, 1));
+    let message = err.message().trim().to_string();
+    let hint = unknown_field_hint(&message);
+    Error::Plan {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+        hint,
+    }
+}
+
+/// serde words an unknown key as "unknown field `x`, expected `a` or `b`" (or "one of …");
+/// turn that into a suggestion of the closest valid key.
+fn unknown_field_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, expected) = rest.split_once('`')?;
+    let valid: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match suggest::closest(unknown, valid.iter().copied()) {
+        Some(best) => Some(format!("did you mean `{best}`?")),
+        None if !valid.is_empty() => Some(format!("valid keys here: {}", valid.join(", "))),
+        None => None,
+    }
+}
+
+fn toml_to_json(value: &toml::Value) -> std::result::Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    Ok(match value {
+        toml::Value::String(s) => J::String(s.clone()),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(x) => serde_json::Number::from_f64(*x)
+            .map(J::Number)
+            .ok_or_else(|| format!("{x} has no JSON form"))?,
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => {
+            return Err(format!(
+                "{d} is a TOML date, which daemon.json has no use for; quote it"
+            ));
+        }
+        toml::Value::Array(items) => J::Array(
+            items
+                .iter()
+                .map(toml_to_json)
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        toml::Value::Table(table) => {
+            let mut map = serde_json::Map::new();
+            for (k, v) in table {
+                map.insert(k.clone(), toml_to_json(v)?);
+            }
+            J::Object(map)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(Path::new("plan.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_fill_an_empty_plan() {
+        let plan = parse(Path::new("p.toml"), "").unwrap();
+        assert_eq!(plan.engine.packages, DEFAULT_ENGINE_PACKAGES);
+        assert!(plan.engine.enable);
+        assert!(plan.repo.gpgcheck);
+        assert_eq!(plan.preflight.arch.len(), 4);
+        assert_eq!(plan.service.restart, RestartPolicy::Auto);
+    }
+
+    #[test]
+    fn misspelt_key_names_position_and_suggestion() {
+        let message = err("[cleanup]\nremov = [\"docker\"]\n");
+        assert!(message.starts_with("plan.toml:2:1:"), "{message}");
+        assert!(message.contains("did you mean `remove`?"), "{message}");
+        let message = err("[engin]\n");
+        assert!(message.contains("did you mean `engine`?"), "{message}");
+    }
+
+    #[test]
+    fn wrong_type_and_malformed_toml_have_positions() {
+        let message = err("[repo]\ngpgcheck = \"yes\"\n");
+        assert!(message.starts_with("plan.toml:2:12:"), "{message}");
+        let message = err("[repo\n");
+        assert!(message.starts_with("plan.toml:1:"), "{message}");
+        let message = err("[engine]\nversion = \"banana\"\n");
+        assert!(message.starts_with("plan.toml:2:11:"), "{message}");
+    }
+
+    #[test]
+    fn daemon_keys_keep_plan_order() {
+        let plan = parse(
+            Path::new("p.toml"),
+            "[daemon]\nregistry-mirrors = [\"https://m.example\"]\nlog-driver = \"json-file\"\n",
+        )
+        .unwrap();
+        let keys: Vec<&String> = plan.daemon.keys().collect();
+        assert_eq!(keys, ["registry-mirrors", "log-driver"]);
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("镜像\nx", 7), (2, 1));
+    }
+}

@@ -1,0 +1,157 @@
+//! What a run did (or, in dry-run, would do), per host and per step; rendered for
+//! people or as one JSON object.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Unchanged,
+    Changed,
+    WouldChange,
+    Failed,
+    Skipped,
+}
+
+impl StepStatus {
+    fn label(self) -> &'static str {
+        match self {
+            StepStatus::Unchanged => "ok",
+            StepStatus::Changed => "changed",
+            StepStatus::WouldChange => "would change",
+            StepStatus::Failed => "FAILED",
+            StepStatus::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostStatus {
+    Ok,
+    Changed,
+    Failed,
+    // Part of the report contract; set by remote (SSH) targets that cannot be reached.
+    #[allow(dead_code)]
+    Unreachable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub status: StepStatus,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostReport {
+    pub name: String,
+    pub status: HostStatus,
+    pub steps: Vec<StepReport>,
+    /// Why the host failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// One line about the target (distro, kernel, offline or not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub ok: usize,
+    pub changed: usize,
+    pub failed: usize,
+    pub unreachable: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub hosts: Vec<HostReport>,
+    pub summary: Summary,
+}
+
+impl Report {
+    pub fn new(dry_run: bool, hosts: Vec<HostReport>) -> Report {
+        let mut summary = Summary::default();
+        for host in &hosts {
+            match host.status {
+                HostStatus::Ok => summary.ok += 1,
+                HostStatus::Changed => summary.changed += 1,
+                HostStatus::Failed => summary.failed += 1,
+                HostStatus::Unreachable => summary.unreachable += 1,
+            }
+        }
+        Report {
+            dry_run,
+            hosts,
+            summary,
+        }
+    }
+
+    pub fn any_failed(&self) -> bool {
+        self.summary.failed + self.summary.unreachable > 0
+    }
+
+    pub fn any_changes(&self) -> bool {
+        self.summary.changed > 0
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|err| format!("{{\"error\":\"{err}\"}}"))
+    }
+
+    pub fn to_human(&self) -> String {
+        let mut out = String::new();
+        for host in &self.hosts {
+            let _ = writeln!(out, "{}", host.name);
+            if let Some(target) = &host.target {
+                let _ = writeln!(out, "  {target}");
+            }
+            let width = host.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
+            for step in &host.steps {
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  {:<12}  {}",
+                    step.id,
+                    step.status.label(),
+                    step.summary
+                );
+                for note in &step.notes {
+                    let _ = writeln!(out, "  {:<width$}  {:<12}  !! {note}", "", "");
+                }
+                if let Some(diff) = &step.diff {
+                    for line in diff.lines() {
+                        let _ = writeln!(out, "      {line}");
+                    }
+                }
+            }
+            if let Some(error) = &host.error {
+                let _ = writeln!(out, "  error: {}", error.replace('\n', "\n  "));
+            }
+        }
+        let s = &self.summary;
+        let tail = if self.dry_run {
+            "dry-run: nothing was changed"
+        } else {
+            "applied"
+        };
+        let changed = if self.dry_run {
+            "with changes pending"
+        } else {
+            "changed"
+        };
+        let _ = writeln!(
+            out,
+            "\n{} ok, {} {changed}, {} failed, {} unreachable ({tail})",
+            s.ok, s.changed, s.failed, s.unreachable
+        );
+        out
+    }
+}

@@ -1,0 +1,249 @@
+//! One host through the whole flow: facts, preflight, checks, then (unless dry-run)
+//! apply the planned changes in order, run the handlers, verify, and report.
+
+use std::time::SystemTime;
+
+use crate::checks;
+use crate::error::{Error, Result};
+use crate::facts::{self, Facts};
+use crate::host::Host;
+use crate::packages::backend::PackageTool;
+use crate::plan::Plan;
+use crate::report::{HostReport, HostStatus, StepReport, StepStatus};
+use crate::service;
+use crate::steps::{
+    Context, StepPlan, cleanup, daemon, engine, metadata, prerequisites, purge, repo,
+};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub dry_run: bool,
+    /// The operator confirmed destructive changes (deleting /var/lib/docker).
+    pub yes: bool,
+}
+
+pub const VERIFY_ID: &str = "verify";
+pub const PREFLIGHT_ID: &str = "preflight";
+
+/// Converge one host (or, in dry-run, say what converging would do).
+pub fn converge(host: &Host, plan: &Plan, options: Options) -> HostReport {
+    let mut report = HostReport {
+        name: host.name(),
+        status: HostStatus::Ok,
+        steps: Vec::new(),
+        error: None,
+        target: None,
+    };
+    if let Err(err) = converge_into(host, plan, options, &mut report) {
+        report.status = HostStatus::Failed;
+        report.error = Some(err.to_string());
+    }
+    report
+}
+
+fn converge_into(
+    host: &Host,
+    plan: &Plan,
+    options: Options,
+    report: &mut HostReport,
+) -> Result<()> {
+    let facts = facts::gather(host, plan)?;
+    report.target = Some(describe_target(&facts));
+    let steps = plan_steps(host, plan, &facts, report)?;
+
+    let pending = steps.iter().any(StepPlan::changes_anything);
+    let unconfirmed_purge = steps
+        .iter()
+        .find(|s| s.id == purge::ID && s.changes_anything());
+    if !options.dry_run
+        && !options.yes
+        && let Some(step) = unconfirmed_purge
+    {
+        return Err(Error::other(format!(
+            "the plan deletes data: {}; nothing was changed. Rerun with --yes to confirm, \
+             or set cleanup.purge_data = false",
+            step.summary
+        )));
+    }
+
+    let mut failed: Option<Error> = None;
+    for step in &steps {
+        let status = if failed.is_some() {
+            StepStatus::Skipped
+        } else if !step.changes_anything() {
+            StepStatus::Unchanged
+        } else if options.dry_run {
+            StepStatus::WouldChange
+        } else {
+            match apply_step(host, step) {
+                Ok(()) => StepStatus::Changed,
+                Err(err) => {
+                    failed = Some(err);
+                    StepStatus::Failed
+                }
+            }
+        };
+        report.steps.push(step_report(step, status));
+    }
+    if let Some(err) = failed {
+        return Err(err);
+    }
+
+    report.steps.push(verify(host, plan, &facts, options)?);
+    if pending {
+        report.status = HostStatus::Changed;
+    }
+    Ok(())
+}
+
+/// Every step's plan, in order; the preflight result is recorded in `report`.
+fn plan_steps(
+    host: &Host,
+    plan: &Plan,
+    facts: &Facts,
+    report: &mut HostReport,
+) -> Result<Vec<StepPlan>> {
+    let problems = checks::preflight(plan, facts);
+    if !problems.is_empty() {
+        report.steps.push(StepReport {
+            id: PREFLIGHT_ID.into(),
+            status: StepStatus::Failed,
+            summary: problems.join("; "),
+            diff: None,
+            notes: Vec::new(),
+        });
+        return Err(Error::Preflight(problems));
+    }
+    let distro = facts
+        .distro
+        .as_ref()
+        .ok_or_else(|| Error::other("preflight passed without a distribution"))?;
+    report.steps.push(StepReport {
+        id: PREFLIGHT_ID.into(),
+        status: StepStatus::Unchanged,
+        summary: format!(
+            "{}, kernel {} >= {}, {}{}",
+            distro.pretty_name,
+            facts.kernel_release,
+            plan.preflight.min_kernel,
+            facts.machine,
+            if facts.is_root { ", root" } else { "" }
+        ),
+        diff: None,
+        notes: Vec::new(),
+    });
+
+    let ctx = Context {
+        plan,
+        facts,
+        distro,
+        tool: PackageTool::new(distro.package_manager(), host.root(), distro.major),
+        backup_suffix: backup_suffix(),
+    };
+    let cleanup = cleanup::check(&ctx);
+    let purge = purge::check(&ctx);
+    let prerequisites = prerequisites::check(&ctx);
+    let repo = repo::check(&ctx);
+    let offer = if engine::satisfied(&ctx) {
+        None
+    } else {
+        Some(engine::fetch_offer(host, &ctx)?)
+    };
+    let engine = engine::check(&ctx, offer.as_ref())?;
+    let metadata = metadata::check(&ctx, repo.changes_anything(), engine.changes_anything());
+    let (daemon, daemon_keys) = daemon::check(&ctx)?;
+    let service = service::check(plan, facts, host, engine.changes_anything(), &daemon_keys);
+    Ok(vec![
+        cleanup,
+        purge,
+        prerequisites,
+        repo,
+        metadata,
+        engine,
+        daemon,
+        service,
+    ])
+}
+
+fn apply_step(host: &Host, step: &StepPlan) -> Result<()> {
+    tracing::info!(step = step.id, "{}", step.summary);
+    for change in &step.changes {
+        change.apply(host)?;
+    }
+    Ok(())
+}
+
+fn step_report(step: &StepPlan, status: StepStatus) -> StepReport {
+    let diffs: Vec<String> = step.changes.iter().filter_map(|c| c.diff()).collect();
+    StepReport {
+        id: step.id.into(),
+        status,
+        summary: step.summary.clone(),
+        diff: (!diffs.is_empty()).then(|| diffs.concat()),
+        notes: step.notes.clone(),
+    }
+}
+
+/// After apply: docker answers. Skipped in dry-run and on offline targets.
+fn verify(host: &Host, plan: &Plan, facts: &Facts, options: Options) -> Result<StepReport> {
+    let skipped = |summary: String| StepReport {
+        id: VERIFY_ID.into(),
+        status: StepStatus::Skipped,
+        summary,
+        diff: None,
+        notes: Vec::new(),
+    };
+    if options.dry_run {
+        return Ok(skipped("dry-run: docker is asked after apply".into()));
+    }
+    if let Some(reason) = &facts.offline {
+        return Ok(skipped(format!(
+            "offline target ({reason}): docker cannot be asked"
+        )));
+    }
+    if !plan.engine.enable {
+        return Ok(skipped(
+            "engine.enable = false: docker is not expected to run".into(),
+        ));
+    }
+    let output = host.run_ok(
+        vec![
+            "docker".into(),
+            "version".into(),
+            "--format".into(),
+            "{{.Server.Version}}".into(),
+        ],
+        "docker does not answer; see `systemctl status docker` and `journalctl -u docker`",
+    )?;
+    Ok(StepReport {
+        id: VERIFY_ID.into(),
+        status: StepStatus::Unchanged,
+        summary: format!("docker answers: server {}", output.stdout.trim()),
+        diff: None,
+        notes: Vec::new(),
+    })
+}
+
+fn describe_target(facts: &Facts) -> String {
+    let distro = facts
+        .distro
+        .as_ref()
+        .map(|d| d.pretty_name.clone())
+        .unwrap_or_else(|| "unknown distribution".into());
+    let mode = match &facts.offline {
+        Some(reason) => format!("offline: {reason}"),
+        None => "online".into(),
+    };
+    format!(
+        "{distro}; kernel {} {}; {mode}",
+        facts.kernel_release, facts.machine
+    )
+}
+
+/// `.rdock-setup-20261127T235900Z.bak`: one suffix per run, sortable.
+fn backup_suffix() -> String {
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .replace(['-', ':'], "");
+    format!(".rdock-setup-{stamp}.bak")
+}

@@ -1,0 +1,116 @@
+//! The docker service through systemd: what the changes of this run require (the
+//! handlers), decided once, after the steps that can require them.
+
+use crate::change::{Change, ServiceAction};
+use crate::daemonjson;
+use crate::facts::{DOCKER_UNIT, Facts};
+use crate::host::Host;
+use crate::plan::{Plan, RestartPolicy};
+use crate::steps::StepPlan;
+
+pub const ID: &str = "service";
+
+pub fn check(
+    plan: &Plan,
+    facts: &Facts,
+    host: &Host,
+    engine_changed: bool,
+    daemon_keys: &[String],
+) -> StepPlan {
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    let want_enabled = plan.engine.enable;
+    let daemon_changed = !daemon_keys.is_empty();
+
+    if let Some(reason) = &facts.offline {
+        if want_enabled && !facts.service.is_enabled() {
+            actions.push(ServiceAction::Enable);
+        }
+        let mut step = build(host, actions);
+        let done = if step.changes_anything() {
+            format!("{}; ", step.summary)
+        } else if want_enabled {
+            "docker enabled; ".to_string()
+        } else {
+            String::new()
+        };
+        step.summary = format!("{done}offline target ({reason}): docker is not started");
+        return step;
+    }
+
+    if engine_changed {
+        // New packages may bring new unit files.
+        actions.push(ServiceAction::DaemonReload);
+    }
+    if want_enabled && !facts.service.is_enabled() {
+        actions.push(ServiceAction::Enable);
+    }
+    let running = facts.service.is_active();
+    if !running {
+        if want_enabled {
+            actions.push(ServiceAction::Start);
+        }
+    } else if engine_changed || daemon_changed {
+        let reloadable = daemon_keys.iter().all(|key| daemonjson::is_reloadable(key));
+        let action = match plan.service.restart {
+            RestartPolicy::Never => None,
+            RestartPolicy::Always => Some(ServiceAction::Restart),
+            RestartPolicy::Auto if !engine_changed && reloadable => Some(ServiceAction::Reload),
+            RestartPolicy::Auto => Some(ServiceAction::Restart),
+        };
+        match action {
+            Some(action) => actions.push(action),
+            None => notes.push(
+                "docker keeps running with its old settings (service.restart = \"never\"): \
+                 restart it yourself to apply them"
+                    .to_string(),
+            ),
+        }
+        if action == Some(ServiceAction::Restart) && daemon_changed && !engine_changed {
+            let fixed: Vec<&str> = daemon_keys
+                .iter()
+                .filter(|key| !daemonjson::is_reloadable(key))
+                .map(String::as_str)
+                .collect();
+            if !fixed.is_empty() {
+                notes.push(format!(
+                    "docker will be RESTARTED (running containers stop unless live-restore is on): \
+                     {} cannot be applied by a reload",
+                    fixed.join(", ")
+                ));
+            }
+        }
+    }
+    let mut step = build(host, actions);
+    step.notes.extend(notes);
+    if !step.changes_anything() {
+        step.summary = match (running, want_enabled) {
+            (true, _) => "docker is running; nothing it depends on changed".into(),
+            (false, false) => "docker is not managed here (engine.enable = false)".into(),
+            (false, true) => "docker is stopped".into(),
+        };
+    }
+    step
+}
+
+fn build(host: &Host, actions: Vec<ServiceAction>) -> StepPlan {
+    let changes = actions
+        .into_iter()
+        .map(|action| {
+            let verb = match action {
+                ServiceAction::DaemonReload => "daemon-reload",
+                ServiceAction::Enable => "enable",
+                ServiceAction::Start => "start",
+                ServiceAction::Reload => "reload",
+                ServiceAction::Restart => "restart",
+            };
+            let argv = if action == ServiceAction::DaemonReload {
+                host.systemctl_argv(&[verb])
+            } else {
+                host.systemctl_argv(&[verb, DOCKER_UNIT])
+            };
+            Change::Service { action, argv }
+        })
+        .collect();
+    StepPlan::with_changes(ID, changes)
+}
