@@ -895,3 +895,6 @@ pub fn output_text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+pub mod converge;
+pub mod run;
