@@ -132,8 +132,9 @@ impl Report {
                     }
                 }
             }
-            if let Some(error) = &host.error {
-                let _ = writeln!(out, "  error: {}", error.replace('\n', "\n  "));
+            if host.error.is_some() {
+                // The reason itself goes to stderr, with the other diagnostics.
+                let _ = writeln!(out, "  FAILED: the reason is on stderr");
             }
         }
         let s = &self.summary;

@@ -161,13 +161,14 @@ impl Transport for LocalTransport {
     }
 }
 
-/// Apparent size of everything below `path`, not following symlinks.
+/// Bytes of the files below `path` (directories themselves not counted), not
+/// following symlinks.
 fn disk_usage(path: &Path) -> io::Result<u64> {
     let meta = fs::symlink_metadata(path)?;
     if !meta.is_dir() {
         return Ok(meta.len());
     }
-    let mut total = meta.len();
+    let mut total = 0;
     for entry in fs::read_dir(path)? {
         total += disk_usage(&entry?.path())?;
     }

@@ -1,0 +1,78 @@
+//! A converged host costs one fact pass: at most 3 processes (counted by strace, from
+//! outside the tool), no repo request, no write.
+
+mod support;
+
+use std::process::Command;
+
+use support::run::{apply, plan_file};
+use support::{Sandbox, output_text, repo, shim_dir};
+
+#[test]
+fn converged_apply_starts_at_most_three_processes() {
+    let sandbox = Sandbox::centos7();
+    let plan = plan_file(&format!(
+        "[repo]\nsource = \"{}\"\n\n[engine]\nversion = \"20.10\"\n\n[daemon]\n\
+         registry-mirrors = [\"https://mirror.example.com\"]\n",
+        repo().base_url
+    ));
+    let first = apply(&sandbox, &plan.path, &[]);
+    assert_eq!(first.code, Some(0), "{}", first.text);
+
+    let trace = tempfile::NamedTempFile::new().unwrap();
+    let path = format!(
+        "{}:{}",
+        shim_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=execve,clone,clone3,fork,vfork",
+            "-o",
+        ])
+        .arg(trace.path())
+        .arg(env!("CARGO_BIN_EXE_rdock-setup"))
+        .args([
+            "apply",
+            plan.path.to_str().unwrap(),
+            "--root",
+            sandbox.root.to_str().unwrap(),
+        ])
+        .env("PATH", path)
+        .output()
+        .expect("strace (scripts/deps installs it)");
+    assert!(out.status.success(), "{}", output_text(&out));
+    let log = std::fs::read_to_string(trace.path()).unwrap();
+    let pid = |line: &str| line.split_whitespace().next().unwrap_or("").to_string();
+    // The tool is the first process; what it starts are its direct children. (Debian's
+    // rpm itself runs `sh -c 'bash -c "echo ~/.rpmdb"'` to expand its database path:
+    // rpm's processes, not the tool's, and absent from an EL host's rpm.)
+    let tool = pid(log.lines().next().unwrap_or(""));
+    // strace splits a call across lines (`<unfinished ...>` / `<... clone3 resumed>) = PID`);
+    // the tool's fork-like calls that returned a PID are the processes it started.
+    let children: Vec<String> = log
+        .lines()
+        .filter(|line| pid(line) == tool && (line.contains("clone") || line.contains("fork")))
+        .filter_map(|line| line.rsplit_once(") ").map(|(_, r)| r.trim()))
+        .filter_map(|r| r.strip_prefix("= "))
+        .filter(|r| r.parse::<u32>().is_ok())
+        .map(str::to_string)
+        .collect();
+    let started: Vec<&str> = log
+        .lines()
+        .filter(|line| {
+            children.contains(&pid(line)) && line.contains("execve(") && !line.contains("ENOENT")
+        })
+        .collect();
+    assert!(
+        started.len() <= 3,
+        "a converged run started {} processes:\n{}",
+        started.len(),
+        started.join("\n")
+    );
+    assert_eq!(started.len(), children.len(), "every child execs:\n{log}");
+    assert!(!started.is_empty(), "strace saw no process at all:\n{log}");
+}
