@@ -1,6 +1,6 @@
 //! One documented entry function per command; each returns the exit code.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::Format;
@@ -38,7 +38,8 @@ pub fn apply(args: &ApplyArgs) -> Result<i32> {
     match args.format {
         Format::Json => print(&format!("{}\n", report.to_json())),
         Format::Human => {
-            print(&report.to_human());
+            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            print(&report.to_human(colour));
             for host in report.hosts.iter().filter(|h| h.error.is_some()) {
                 eprintln!(
                     "error: {}: {}",

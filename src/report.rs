@@ -107,7 +107,15 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_else(|err| format!("{{\"error\":\"{err}\"}}"))
     }
 
-    pub fn to_human(&self) -> String {
+    /// For people; `colour` adds ANSI colours (stdout is a terminal).
+    pub fn to_human(&self, colour: bool) -> String {
+        let paint = |code: &str, text: &str| {
+            if colour {
+                format!("\x1b[{code}m{text}\x1b[0m")
+            } else {
+                text.to_string()
+            }
+        };
         let mut out = String::new();
         for host in &self.hosts {
             let _ = writeln!(out, "{}", host.name);
@@ -116,18 +124,31 @@ impl Report {
             }
             let width = host.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
             for step in &host.steps {
-                let _ = writeln!(
-                    out,
-                    "  {:<width$}  {:<12}  {}",
-                    step.id,
-                    step.status.label(),
-                    step.summary
-                );
+                let label = format!("{:<12}", step.status.label());
+                let label = match step.status {
+                    StepStatus::Changed | StepStatus::WouldChange => paint("33", &label),
+                    StepStatus::Failed => paint("1;31", &label),
+                    StepStatus::Unchanged => paint("32", &label),
+                    StepStatus::Skipped => paint("2", &label),
+                };
+                let _ = writeln!(out, "  {:<width$}  {label}  {}", step.id, step.summary);
                 for note in &step.notes {
-                    let _ = writeln!(out, "  {:<width$}  {:<12}  !! {note}", "", "");
+                    let _ = writeln!(
+                        out,
+                        "  {:<width$}  {:<12}  {}",
+                        "",
+                        "",
+                        paint("1;33", &format!("!! {note}"))
+                    );
                 }
                 if let Some(diff) = &step.diff {
                     for line in diff.lines() {
+                        let line = match line.as_bytes().first() {
+                            Some(b'+') if !line.starts_with("+++") => paint("32", line),
+                            Some(b'-') if !line.starts_with("---") => paint("31", line),
+                            Some(b'@') => paint("36", line),
+                            _ => line.to_string(),
+                        };
                         let _ = writeln!(out, "      {line}");
                     }
                 }

@@ -29,7 +29,10 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
             line: err.line(),
             column: err.column(),
             message: format!("{err}; the file was left as it is"),
-            hint: "fix the file by hand (dockerd would refuse it too), then rerun".into(),
+            hint: format!(
+                "{}; dockerd would refuse the file too. Then rerun",
+                err.advice()
+            ),
         })?,
     };
     if !daemonjson::needs_write(&existing, desired) {
