@@ -206,9 +206,29 @@ mod tests {
     #[test]
     fn agrees_with_real_rpm() {
         let versions = [
-            "1.0", "1.0.0", "1.0a", "1.0~rc1", "1.0~rc2", "1.0^post1", "1.0.1", "1.a", "2",
-            "19.03.15", "19.3.15", "20.10.24", "27.0.0~rc.1", "27.0.0", "3.el7", "3.1.el7",
-            "1.13.1", "210.git7d71120.el7.centos", "17.05.0.ce", "0.8.5", "a", "b10", "b9",
+            "1.0",
+            "1.0.0",
+            "1.0a",
+            "1.0~rc1",
+            "1.0~rc2",
+            "1.0^post1",
+            "1.0.1",
+            "1.a",
+            "2",
+            "19.03.15",
+            "19.3.15",
+            "20.10.24",
+            "27.0.0~rc.1",
+            "27.0.0",
+            "3.el7",
+            "3.1.el7",
+            "1.13.1",
+            "210.git7d71120.el7.centos",
+            "17.05.0.ce",
+            "0.8.5",
+            "a",
+            "b10",
+            "b9",
         ];
         let mut pairs = Vec::new();
         for a in &versions {
@@ -216,7 +236,10 @@ mod tests {
                 pairs.push((*a, *b));
             }
         }
-        let lua_pairs: Vec<String> = pairs.iter().map(|(a, b)| format!("{{'{a}','{b}'}}")).collect();
+        let lua_pairs: Vec<String> = pairs
+            .iter()
+            .map(|(a, b)| format!("{{'{a}','{b}'}}"))
+            .collect();
         let script = format!(
             "%{{lua: for _, p in ipairs({{{}}}) do print(rpm.vercmp(p[1], p[2]) .. ' ') end}}",
             lua_pairs.join(",")
@@ -226,7 +249,10 @@ mod tests {
             .output()
             .expect("rpm (scripts/deps installs it)");
         let text = String::from_utf8_lossy(&out.stdout);
-        let answers: Vec<i32> = text.split_whitespace().map(|n| n.parse().unwrap()).collect();
+        let answers: Vec<i32> = text
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
         assert_eq!(answers.len(), pairs.len(), "{text}");
         for ((a, b), rpm_says) in pairs.iter().zip(answers) {
             let ours = match vercmp(a, b) {
