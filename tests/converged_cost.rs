@@ -55,10 +55,10 @@ fn converged_apply_starts_at_most_three_processes() {
     // the tool's fork-like calls that returned a PID are the processes it started.
     let children: Vec<String> = log
         .lines()
-        .filter(|line| pid(line) == tool && (line.contains("clone") || line.contains("fork")))
+        .filter(|line| pid(line) == tool && is_fork_like(line))
         .filter_map(|line| line.rsplit_once(") ").map(|(_, r)| r.trim()))
         .filter_map(|r| r.strip_prefix("= "))
-        .filter(|r| r.parse::<u32>().is_ok())
+        .filter(|r| r.parse::<u32>().is_ok_and(|child| child > 0))
         .map(str::to_string)
         .collect();
     // A child that exec'd successfully: its execve ended in `= 0`, on one line or on
@@ -78,4 +78,21 @@ fn converged_apply_starts_at_most_three_processes() {
     );
     assert_eq!(started.len(), children.len(), "every child execs:\n{log}");
     assert!(!started.is_empty(), "strace saw no process at all:\n{log}");
+}
+
+/// A clone/fork-family call (or its resumption), not just any line whose text
+/// happens to contain "clone" (a path such as /tmp/cleanclone does).
+fn is_fork_like(line: &str) -> bool {
+    let call = line.split_whitespace().nth(1).unwrap_or("");
+    ["clone(", "clone3(", "fork(", "vfork("]
+        .iter()
+        .any(|name| call.starts_with(name))
+        || [
+            "clone resumed",
+            "clone3 resumed",
+            "fork resumed",
+            "vfork resumed",
+        ]
+        .iter()
+        .any(|name| line.contains(&format!("<... {name}")))
 }
