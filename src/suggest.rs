@@ -5,7 +5,9 @@ pub fn closest<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
-    let limit = (word.chars().count() / 3).max(2);
+    // Never suggest a name that shares (almost) nothing with what was written.
+    let length = word.chars().count();
+    let limit = (length / 3).max(2).min(length.saturating_sub(1));
     candidates
         .into_iter()
         .map(|candidate| (strsim::damerau_levenshtein(word, candidate), candidate))

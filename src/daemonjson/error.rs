@@ -62,6 +62,7 @@ impl DaemonJsonError {
         }
     }
 
+    #[cfg(test)]
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
@@ -74,11 +75,6 @@ impl DaemonJsonError {
     /// 1-based column (in characters) of the offending character.
     pub fn column(&self) -> usize {
         self.column
-    }
-
-    /// The reason, as printed by `Display`.
-    pub fn reason(&self) -> &str {
-        &self.reason
     }
 
     /// What the operator can do about it, as a sentence.

@@ -300,42 +300,7 @@ pub fn closest(key: &str) -> Option<&'static str> {
     if let Some(spec) = lookup(&normalized) {
         return Some(spec.name);
     }
-    let length = normalized.chars().count();
-    // Never suggest a key that shares (almost) nothing with what was written.
-    let limit = (length / 3).max(2).min(length.saturating_sub(1));
-    KEYS.iter()
-        .map(|spec| (edit_distance(&normalized, spec.name), spec.name))
-        .filter(|&(distance, _)| distance <= limit)
-        .min_by_key(|&(distance, _)| distance)
-        .map(|(_, name)| name)
-}
-
-/// Optimal-string-alignment distance: insertions, deletions, substitutions and
-/// transpositions of adjacent characters each cost one.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let width = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * width];
-    for i in 0..=a.len() {
-        d[i * width] = i;
-    }
-    for (j, cell) in d.iter_mut().enumerate().take(width) {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[(i - 1) * width + j] + 1)
-                .min(d[i * width + j - 1] + 1)
-                .min(d[(i - 1) * width + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[(i - 2) * width + j - 2] + 1);
-            }
-            d[i * width + j] = best;
-        }
-    }
-    d[a.len() * width + b.len()]
+    crate::suggest::closest(&normalized, KEYS.iter().map(|spec| spec.name))
 }
 
 /// How a JSON value is named in a message ("found …").
@@ -809,15 +774,6 @@ mod tests {
         assert_eq!(closest("something-else-entirely"), None);
         assert_eq!(closest("xyz"), None);
         assert_eq!(closest(""), None);
-    }
-
-    #[test]
-    fn edit_distance_counts_transpositions_once() {
-        assert_eq!(edit_distance("debug", "debug"), 0);
-        assert_eq!(edit_distance("debgu", "debug"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("mtu", ""), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     fn check(key: &str, value: Value) -> Result<(), String> {

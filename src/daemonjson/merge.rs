@@ -51,12 +51,7 @@ mod tests {
     use crate::daemonjson::render::render;
     use serde_json::json;
 
-    fn map(value: Value) -> Map<String, Value> {
-        match value {
-            Value::Object(map) => map,
-            other => panic!("not an object: {other}"),
-        }
-    }
+    use crate::daemonjson::object as map;
 
     fn parse(text: &str) -> Map<String, Value> {
         match parse_existing(text.as_bytes()) {

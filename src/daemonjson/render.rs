@@ -25,12 +25,7 @@ mod tests {
     use crate::daemonjson::parse::parse_existing;
     use serde_json::json;
 
-    fn map(value: Value) -> Map<String, Value> {
-        match value {
-            Value::Object(map) => map,
-            other => panic!("not an object: {other}"),
-        }
-    }
+    use crate::daemonjson::object as map;
 
     #[test]
     fn two_space_indent_plan_order_and_a_final_newline() {
