@@ -12,12 +12,23 @@ use crate::runner::{self, Options};
 use crate::steps::{Context, engine};
 use crate::{checks, facts, plan};
 
+#[derive(clap::Args)]
 pub struct ApplyArgs {
+    /// The plan (TOML).
     pub plan: PathBuf,
+    /// Show every change, with diffs; change nothing on the target.
+    #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: exit 2 when changes are pending, 0 when converged.
+    #[arg(long)]
     pub detailed_exitcode: bool,
+    /// The target is this directory tree (an image or chroot), not the running system.
+    #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Confirm destructive changes the plan asks for (deleting /var/lib/docker).
+    #[arg(long)]
     pub yes: bool,
 }
 

@@ -57,24 +57,7 @@ pub enum Format {
 #[derive(Subcommand)]
 enum Command {
     /// Converge the target to the plan (or, with --dry-run, show what that would change).
-    Apply {
-        /// The plan (TOML).
-        plan: PathBuf,
-        /// Show every change, with diffs; change nothing on the target.
-        #[arg(long)]
-        dry_run: bool,
-        /// With --dry-run: exit 2 when changes are pending, 0 when converged.
-        #[arg(long)]
-        detailed_exitcode: bool,
-        /// The target is this directory tree (an image or chroot), not the running system.
-        #[arg(long, value_name = "DIR")]
-        root: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
-        /// Confirm destructive changes the plan asks for (deleting /var/lib/docker).
-        #[arg(long)]
-        yes: bool,
-    },
+    Apply(commands::ApplyArgs),
     /// Print the facts the steps decide on.
     Facts {
         #[arg(long, value_name = "DIR")]
@@ -97,21 +80,7 @@ fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let code = match cli.command {
-        Command::Apply {
-            plan,
-            dry_run,
-            detailed_exitcode,
-            root,
-            format,
-            yes,
-        } => commands::apply(&commands::ApplyArgs {
-            plan,
-            dry_run,
-            detailed_exitcode,
-            root,
-            format,
-            yes,
-        }),
+        Command::Apply(args) => commands::apply(&args),
         Command::Facts { root, format } => commands::facts(root, format),
         Command::Versions { plan, root } => commands::versions(&plan, root),
         Command::Validate { plan } => commands::validate(&plan),

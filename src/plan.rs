@@ -107,7 +107,7 @@ struct RawPreflight {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 struct RawCleanup {
-    remove: Option<Vec<String>>,
+    remove: Option<Spanned<Vec<String>>>,
     purge_data: bool,
 }
 
@@ -275,10 +275,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
             hint,
         ));
     }
-    for name in raw.cleanup.remove.iter().flatten() {
+    let remove_span = raw
+        .cleanup
+        .remove
+        .as_ref()
+        .map(|r| r.span())
+        .unwrap_or(0..0);
+    for name in raw.cleanup.remove.iter().flat_map(|r| r.get_ref()) {
         if packages.contains(name) {
             return Err(at(
-                0..0,
+                remove_span.clone(),
                 format!("cleanup.remove names {name}, which engine.packages installs"),
                 Some(format!("drop {name} from one of the two lists")),
             ));
@@ -294,7 +300,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
                 .unwrap_or_else(|| DEFAULT_ARCHES.iter().map(|s| s.to_string()).collect()),
         },
         cleanup: Cleanup {
-            remove: raw.cleanup.remove,
+            remove: raw.cleanup.remove.map(Spanned::into_inner),
             purge_data: raw.cleanup.purge_data,
         },
         prerequisites: raw.prerequisites.packages,
@@ -419,6 +425,13 @@ mod tests {
         assert!(message.starts_with("plan.toml:1:"), "{message}");
         let message = err("[engine]\nversion = \"banana\"\n");
         assert!(message.starts_with("plan.toml:2:11:"), "{message}");
+    }
+
+    #[test]
+    fn removing_what_the_engine_installs_is_refused() {
+        let message = err("[cleanup]\nremove = [\"docker\", \"docker-ce\"]\n");
+        assert!(message.starts_with("plan.toml:2:10:"), "{message}");
+        assert!(message.contains("docker-ce"), "{message}");
     }
 
     #[test]
