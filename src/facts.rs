@@ -1,13 +1,14 @@
 //! Everything the steps decide on, read from the target in one pass.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::checks::distro::Distro;
-use crate::error::Result;
-use crate::host::Host;
+use crate::error::{Error, Result};
+use crate::host::probe::{Answer, Query, When};
+use crate::host::{CmdOutput, Host};
 use crate::packages::backend::{RPM_QUERY_FORMAT, parse_rpm_query};
 use crate::packages::mirrors::REPO_FILE;
 use crate::packages::rpmver::Evr;
@@ -100,96 +101,140 @@ fn package_names(plan: &Plan) -> Vec<String> {
     names
 }
 
+/// Read every fact in one batch (one round trip over SSH).
 pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
-    let distro = read_distro(host)?;
-    let uname = host.uname()?;
-    let offline = host.systemd_online().err();
+    let names = package_names(plan);
+    let mut rpm_args = vec!["-q", "--qf", RPM_QUERY_FORMAT];
+    rpm_args.extend(names.iter().map(String::as_str));
 
+    // The order is the order of `answers` below.
+    let mut queries = vec![
+        Query::Uname,
+        Query::IsRootUser,
+        Query::SystemdOnline,
+        Query::Read("/etc/os-release".into()),
+        Query::Read("/etc/redhat-release".into()),
+        Query::Read("/etc/centos-release".into()),
+        Query::Read(DAEMON_JSON.into()),
+        Query::Read(REPO_FILE.into()),
+    ];
     // On a tree with no rpm database yet, `rpm -q` would create one: nothing is
-    // installed there, so do not ask.
-    let mut has_rpmdb = false;
-    for dir in RPMDB_DIRS {
-        if host.exists(Path::new(dir))? {
-            has_rpmdb = true;
-            break;
+    // installed there, so rpm is not asked.
+    let rpmdb = queries.len();
+    queries.push(Query::AnyExists(
+        RPMDB_DIRS.iter().map(PathBuf::from).collect(),
+    ));
+    queries.extend([
+        Query::Run {
+            argv: host.rpm_argv(&rpm_args),
+            when: When::IfExists(rpmdb),
+        },
+        Query::Run {
+            argv: host.systemctl_argv(&[
+                "show",
+                DOCKER_UNIT,
+                "--property=LoadState,ActiveState,UnitFileState,MainPID",
+            ]),
+            when: When::Online,
+        },
+        // Offline, only the unit files tell: `is-enabled` reads them without systemd.
+        Query::Run {
+            argv: host.systemctl_argv(&["is-enabled", DOCKER_UNIT]),
+            when: When::Offline,
+        },
+    ]);
+    if plan.cleanup.purge_data {
+        queries.push(Query::TreeSize(DOCKER_DATA.into()));
+    }
+    let answers = host.probe(&queries)?;
+    let mut answers = answers.into_iter();
+    let mut next = || {
+        answers
+            .next()
+            .ok_or_else(|| Error::other("a fact query went unanswered"))
+    };
+    let (Answer::Uname(uname), Answer::Bool(is_root), Answer::Online(online)) =
+        (next()?, next()?, next()?)
+    else {
+        return Err(Error::other("fact answers out of order"));
+    };
+    let mut files = Vec::new();
+    for _ in 0..5 {
+        match next()? {
+            Answer::File(bytes) => files.push(bytes),
+            _ => return Err(Error::other("fact answers out of order")),
         }
     }
-    let installed = if has_rpmdb {
-        let names = package_names(plan);
-        let mut args = vec!["-q", "--qf", RPM_QUERY_FORMAT];
-        args.extend(names.iter().map(String::as_str));
+    let [
+        os_release,
+        redhat_release,
+        centos_release,
+        daemon_json,
+        repo_file,
+    ] = <[Option<Vec<u8>>; 5]>::try_from(files)
+        .map_err(|_| Error::other("fact answers out of order"))?;
+    let _rpmdb = next()?;
+    let installed = match next()? {
         // rpm's exit status counts the packages that are not installed: not an error.
-        let output = host.run(host.rpm_argv(&args))?;
-        parse_rpm_query(&output.stdout)
-    } else {
-        BTreeMap::new()
+        Answer::Output(Some(output)) => parse_rpm_query(&output.stdout),
+        _ => BTreeMap::new(),
     };
-
-    let service = read_service_state(host, offline.is_some())?;
-    let docker_data_size = if plan.cleanup.purge_data {
-        host.tree_size(Path::new(DOCKER_DATA))?
-    } else {
-        None
+    let service = match (next()?, next()?) {
+        (Answer::Output(Some(show)), _) => parse_systemctl_show(&show.stdout),
+        (_, Answer::Output(Some(is_enabled))) => parse_is_enabled(&is_enabled),
+        _ => ServiceState::default(),
+    };
+    let docker_data_size = match next() {
+        Ok(Answer::Size(size)) => size,
+        _ => None,
     };
 
     Ok(Facts {
-        distro,
+        distro: distro_from(os_release, redhat_release, centos_release),
         kernel_release: uname.release,
         machine: uname.machine,
-        is_root: host.is_root_user(),
-        offline,
+        is_root,
+        offline: online.err(),
         installed,
-        daemon_json: host.read_file(Path::new(DAEMON_JSON))?,
-        repo_file: host.read_file(Path::new(REPO_FILE))?,
+        daemon_json,
+        repo_file,
         service,
         docker_data_size,
     })
 }
 
-fn read_distro(host: &Host) -> Result<Option<Distro>> {
-    let os_release = host.read_file(Path::new("/etc/os-release"))?;
-    if let Some(distro) =
-        os_release.and_then(|text| Distro::from_os_release(&String::from_utf8_lossy(&text)))
-    {
-        return Ok(Some(distro));
-    }
-    for file in ["/etc/redhat-release", "/etc/centos-release"] {
-        let text = host.read_file(Path::new(file))?;
-        if let Some(distro) =
-            text.and_then(|text| Distro::from_release_file(&String::from_utf8_lossy(&text)))
-        {
-            return Ok(Some(distro));
-        }
-    }
-    Ok(None)
+/// os-release first, else redhat-release, else centos-release.
+fn distro_from(
+    os_release: Option<Vec<u8>>,
+    redhat_release: Option<Vec<u8>>,
+    centos_release: Option<Vec<u8>>,
+) -> Option<Distro> {
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+    os_release
+        .and_then(|b| Distro::from_os_release(&text(b)))
+        .or_else(|| redhat_release.and_then(|b| Distro::from_release_file(&text(b))))
+        .or_else(|| centos_release.and_then(|b| Distro::from_release_file(&text(b))))
 }
 
-fn read_service_state(host: &Host, offline: bool) -> Result<ServiceState> {
-    if offline {
-        // Offline, only the unit files tell: `is-enabled` reads them without systemd.
-        let output = host.run(host.systemctl_argv(&["is-enabled", DOCKER_UNIT]))?;
-        let state = output.stdout.trim();
-        let unit_file_state = (!state.is_empty() && !output.stderr.contains("No such file"))
-            .then(|| state.to_string());
-        return Ok(ServiceState {
-            active: None,
-            unit_file_state,
-            main_pid: None,
-        });
+fn parse_is_enabled(output: &CmdOutput) -> ServiceState {
+    let state = output.stdout.trim();
+    let known = !state.is_empty() && !output.stderr.contains("No such file");
+    ServiceState {
+        active: None,
+        unit_file_state: known.then(|| state.to_string()),
+        main_pid: None,
     }
-    let output = host.run(host.systemctl_argv(&[
-        "show",
-        DOCKER_UNIT,
-        "--property=LoadState,ActiveState,UnitFileState,MainPID",
-    ]))?;
+}
+
+fn parse_systemctl_show(stdout: &str) -> ServiceState {
     let mut props = BTreeMap::new();
-    for line in output.stdout.lines() {
+    for line in stdout.lines() {
         if let Some((key, value)) = line.split_once('=') {
             props.insert(key.to_string(), value.to_string());
         }
     }
     let loaded = props.get("LoadState").is_some_and(|s| s == "loaded");
-    Ok(ServiceState {
+    ServiceState {
         active: props.get("ActiveState").cloned(),
         unit_file_state: props
             .get("UnitFileState")
@@ -199,5 +244,5 @@ fn read_service_state(host: &Host, offline: bool) -> Result<ServiceState> {
             .get("MainPID")
             .and_then(|p| p.parse().ok())
             .filter(|pid| *pid != 0),
-    })
+    }
 }

@@ -4,6 +4,7 @@
 
 mod inroot;
 mod local;
+pub mod probe;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub use local::LocalTransport;
+use probe::{Answer, Query};
 
 /// What a finished command left behind.
 #[derive(Debug, Clone)]
@@ -60,6 +62,46 @@ pub trait Transport {
     fn remove_tree(&self, root: Option<&Path>, path: &Path) -> std::io::Result<()>;
     /// A scratch directory on the machine, outside any target root; removed on drop.
     fn scratch_dir(&self) -> std::io::Result<Box<dyn ScratchDir>>;
+
+    /// Answer a batch of queries, in order. This default asks one by one; a remote
+    /// transport answers the whole batch in one round trip.
+    fn probe(&self, root: Option<&Path>, queries: &[Query]) -> std::io::Result<Vec<Answer>> {
+        let mut answers = Vec::with_capacity(queries.len());
+        for query in queries {
+            let answer = match query {
+                Query::Uname => Answer::Uname(self.uname()?),
+                Query::IsRootUser => Answer::Bool(self.is_root_user()),
+                Query::SystemdOnline => Answer::Online(match root {
+                    Some(root) => Err(tree_offline_reason(root)),
+                    None => self.systemd_online(),
+                }),
+                Query::Read(path) => Answer::File(self.read_file(root, path)?),
+                Query::AnyExists(paths) => {
+                    let mut any = false;
+                    for path in paths {
+                        if self.exists(root, path)? {
+                            any = true;
+                            break;
+                        }
+                    }
+                    Answer::Bool(any)
+                }
+                Query::Run { argv, when } => Answer::Output(if when.holds(&answers) {
+                    Some(self.run(argv)?)
+                } else {
+                    None
+                }),
+                Query::TreeSize(path) => Answer::Size(self.tree_size(root, path)?),
+            };
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+}
+
+/// Why a `--root` target is offline, in the words of the report.
+pub fn tree_offline_reason(root: &Path) -> String {
+    format!("the target is the directory {}", root.display())
 }
 
 pub trait ScratchDir {
@@ -158,34 +200,24 @@ impl Host {
         argv
     }
 
-    pub fn uname(&self) -> Result<Uname> {
-        self.transport
-            .uname()
-            .map_err(|err| Error::other(format!("cannot read the kernel release: {err}")))
-    }
-
-    pub fn is_root_user(&self) -> bool {
-        self.transport.is_root_user()
-    }
-
-    /// `Ok` when services can be started and stopped; `Err(reason)` for an offline target.
-    pub fn systemd_online(&self) -> std::result::Result<(), String> {
-        if let Some(root) = &self.root {
-            return Err(format!("the target is the directory {}", root.display()));
+    /// Answer a batch of fact queries (one round trip where the transport allows).
+    pub fn probe(&self, queries: &[Query]) -> Result<Vec<Answer>> {
+        let answers = self.transport.probe(self.root(), queries).map_err(|err| {
+            Error::other(format!("cannot read facts from {}: {err}", self.name()))
+        })?;
+        for (query, answer) in queries.iter().zip(&answers) {
+            if let (Query::Run { argv, .. }, Answer::Output(Some(output))) = (query, answer) {
+                tracing::debug!(host = %self.name(), command = %argv.join(" "), status = ?output.status, "probe ran");
+                self.log.borrow_mut().push(argv.clone());
+            }
         }
-        self.transport.systemd_online()
+        Ok(answers)
     }
 
     pub fn read_file(&self, path: &Path) -> Result<Option<Vec<u8>>> {
         self.transport
             .read_file(self.root(), path)
             .map_err(|source| self.file_error(path, "read", source))
-    }
-
-    pub fn exists(&self, path: &Path) -> Result<bool> {
-        self.transport
-            .exists(self.root(), path)
-            .map_err(|source| self.file_error(path, "inspect", source))
     }
 
     pub fn write_file(
@@ -199,12 +231,6 @@ impl Host {
         self.transport
             .write_file(self.root(), path, bytes, default_mode, backup)
             .map_err(|source| self.file_error(path, "write", source))
-    }
-
-    pub fn tree_size(&self, path: &Path) -> Result<Option<u64>> {
-        self.transport
-            .tree_size(self.root(), path)
-            .map_err(|source| self.file_error(path, "measure", source))
     }
 
     pub fn remove_tree(&self, path: &Path) -> Result<()> {

@@ -1,0 +1,65 @@
+//! Facts are read as one batch of queries, so that a transport can answer them all in
+//! a single round trip (SSH: one script, one framed answer). A query may depend on an
+//! earlier answer (run rpm only where a database exists; systemctl show only online).
+
+use std::path::PathBuf;
+
+use super::{CmdOutput, Uname};
+
+#[derive(Debug, Clone)]
+pub enum Query {
+    Uname,
+    IsRootUser,
+    /// Whether services can be started; `Err(reason)` for an offline target.
+    SystemdOnline,
+    Read(PathBuf),
+    /// Whether any of these paths exists.
+    AnyExists(Vec<PathBuf>),
+    Run {
+        argv: Vec<String>,
+        when: When,
+    },
+    /// Bytes of the files below a directory; `None` when it does not exist.
+    TreeSize(PathBuf),
+}
+
+/// When a `Run` query runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Only when the `AnyExists` query at this index answered true.
+    IfExists(usize),
+    /// Only when the `SystemdOnline` query answered online (resp. offline).
+    Online,
+    Offline,
+}
+
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Uname(Uname),
+    Bool(bool),
+    Online(Result<(), String>),
+    File(Option<Vec<u8>>),
+    /// `None`: the query's condition did not hold, so it did not run.
+    Output(Option<CmdOutput>),
+    Size(Option<u64>),
+}
+
+impl When {
+    /// Whether the condition holds given the answers so far.
+    pub fn holds(self, answers: &[Answer]) -> bool {
+        let online = || {
+            answers
+                .iter()
+                .find_map(|a| match a {
+                    Answer::Online(state) => Some(state.is_ok()),
+                    _ => None,
+                })
+                .unwrap_or(false)
+        };
+        match self {
+            When::IfExists(index) => matches!(answers.get(index), Some(Answer::Bool(true))),
+            When::Online => online(),
+            When::Offline => !online(),
+        }
+    }
+}
