@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use crate::Format;
 use crate::error::{EXIT_CHANGES_PENDING, EXIT_FAILURE, EXIT_OK, Error, Result};
 use crate::host::Host;
+use crate::host::ssh::SshSettings;
 use crate::packages::backend::PackageTool;
-use crate::report::Report;
+use crate::report::{HostStatus, Report};
 use crate::runner::{self, Options};
 use crate::steps::{Context, engine};
-use crate::{checks, facts, plan};
+use crate::{checks, facts, fleet, interrupt, inventory, plan, recap};
 
 #[derive(clap::Args)]
 pub struct ApplyArgs {
@@ -30,16 +31,56 @@ pub struct ApplyArgs {
     /// Confirm destructive changes the plan asks for (deleting /var/lib/docker).
     #[arg(long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
-/// `apply`: converge the target, or show what that would change.
+/// Remote targets and how to roll out to them. Without --host or --inventory the
+/// target is this machine.
+#[derive(clap::Args)]
+pub struct FleetArgs {
+    /// A host to converge over SSH: [user@]host[:port]. Repeatable.
+    #[arg(long = "host", value_name = "[USER@]HOST[:PORT]")]
+    pub hosts: Vec<String>,
+    /// Hosts, groups and per-host/group plan overrides (TOML; see README).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Only these hosts or groups (comma-separated or repeated).
+    #[arg(long, value_name = "NAME|GROUP")]
+    pub limit: Vec<String>,
+    /// Hosts worked on at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallel: usize,
+    /// Rolling batches of N hosts or P% of the fleet.
+    #[arg(long, value_name = "N|P%", value_parser = fleet::Count::parse)]
+    pub batch: Option<fleet::Count>,
+    /// These first N hosts go alone, before all others; any failure among them stops the run.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub canary: usize,
+    /// Once MORE than N hosts (or P% of the fleet) have failed or been unreachable, no
+    /// further batch is started; hosts of a running batch finish.
+    #[arg(long, value_name = "N|P%", value_parser = fleet::Count::parse)]
+    pub max_fail: Option<fleet::Count>,
+    /// Accept and record the key of a host never seen before (StrictHostKeyChecking=accept-new).
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// Use this ssh_config instead of ~/.ssh/config (ssh -F).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+}
+
+/// `apply`: converge the target (this machine, a tree, or a fleet over SSH), or show
+/// what that would change.
 pub fn apply(args: &ApplyArgs) -> Result<i32> {
     let plan = plan::load(&args.plan)?;
-    let host = Host::local(checked_root(args.root.as_deref())?);
     let options = Options {
         dry_run: args.dry_run,
         yes: args.yes,
     };
+    if !args.fleet.hosts.is_empty() || args.fleet.inventory.is_some() {
+        return apply_fleet(args, &plan, options);
+    }
+    let host = Host::local(checked_root(args.root.as_deref())?);
     let host_report = runner::converge(&host, &plan, options);
     tracing::debug!(
         commands = host.command_log().len(),
@@ -60,13 +101,96 @@ pub fn apply(args: &ApplyArgs) -> Result<i32> {
             }
         }
     }
-    Ok(if report.any_failed() {
+    Ok(exit_code(&report, args))
+}
+
+fn exit_code(report: &Report, args: &ApplyArgs) -> i32 {
+    if report.any_failed() {
         EXIT_FAILURE
     } else if args.dry_run && args.detailed_exitcode && report.any_changes() {
         EXIT_CHANGES_PENDING
     } else {
         EXIT_OK
-    })
+    }
+}
+
+fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<i32> {
+    let fleet_args = &args.fleet;
+    let mut hosts = inventory::from_flags(&fleet_args.hosts, args.root.as_deref())?;
+    if let Some(path) = &fleet_args.inventory {
+        hosts.extend(inventory::load(path, args.root.as_deref())?);
+    }
+    let hosts = inventory::limit(hosts, &fleet_args.limit)?;
+    let rollout = fleet::Rollout {
+        parallel: fleet_args.parallel,
+        batch: fleet_args.batch,
+        canary: fleet_args.canary,
+        max_fail: fleet_args.max_fail,
+    };
+    fleet::check_rollout(&rollout, hosts.len())?;
+    let plan_text = std::fs::read_to_string(&args.plan).map_err(|source| Error::PlanRead {
+        path: args.plan.clone(),
+        source,
+    })?;
+    // A private directory for the ControlMaster sockets; removed with everything in it.
+    let control = tempfile::Builder::new()
+        .prefix("rdock-ssh.")
+        .tempdir()
+        .map_err(|err| Error::other(format!("cannot create a directory for ssh sockets: {err}")))?;
+    let settings = std::sync::Arc::new(SshSettings {
+        control_dir: control.path().to_path_buf(),
+        config: fleet_args.ssh_config.clone(),
+        accept_new_host_keys: fleet_args.accept_new_host_keys,
+        connect_timeout_secs: 10,
+    });
+    interrupt::install();
+    let run = fleet::Fleet {
+        plan,
+        plan_text: &plan_text,
+        options,
+        settings,
+        rollout,
+    };
+    let total = hosts.len();
+    let live = std::io::stderr().is_terminal();
+    let human = matches!(args.format, Format::Human);
+    let mut counts = [0usize; 4];
+    let mut done = 0;
+    let reports = run.run(&hosts, |report| {
+        done += 1;
+        let slot = match report.status {
+            HostStatus::Ok => 0,
+            HostStatus::Changed => 1,
+            HostStatus::Failed | HostStatus::Skipped => 2,
+            HostStatus::Unreachable => 3,
+        };
+        counts[slot] += 1;
+        if live {
+            eprint!("\r\x1b[K");
+        }
+        if human {
+            print(&format!("{}\n", recap::host_line(report, args.dry_run)));
+        }
+        if live {
+            eprint!("{}", recap::progress(done, total, &counts));
+        }
+    });
+    if live {
+        eprint!("\r\x1b[K");
+    }
+    let report = Report::new(args.dry_run, reports);
+    match args.format {
+        Format::Json => print(&format!("{}\n", report.to_json())),
+        Format::Human => {
+            let changes = recap::folded_changes(&report);
+            if !changes.is_empty() {
+                print(&format!("\n{changes}"));
+            }
+            print(&recap::recap(&report));
+        }
+    }
+    drop(control);
+    Ok(exit_code(&report, args))
 }
 
 /// `facts`: what the steps would decide on.

@@ -50,6 +50,9 @@ pub enum Error {
     Preflight(Vec<String>),
     /// The requested engine version is not offered by the repository.
     Version { message: String, hint: String },
+    /// The host cannot be reached (connection, authentication or host key); the
+    /// message says which and what to do.
+    Unreachable(String),
     /// Anything else that stops a run, already phrased as a sentence with advice.
     Other(String),
 }
@@ -129,7 +132,7 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Version { message, hint } => write!(f, "{message}\n  hint: {hint}"),
-            Error::Other(message) => f.write_str(message),
+            Error::Unreachable(message) | Error::Other(message) => f.write_str(message),
         }
     }
 }

@@ -22,6 +22,8 @@ pub const DEFAULT_ENGINE_PACKAGES: &[&str] = &["docker-ce", "docker-ce-cli", "co
 
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// Where the plan was read from (errors and overrides name it).
+    pub path: std::path::PathBuf,
     pub preflight: Preflight,
     pub cleanup: Cleanup,
     /// `None`: the distro family's default list.
@@ -176,6 +178,42 @@ pub fn load(path: &Path) -> Result<Plan> {
     parse(path, &text)
 }
 
+/// A plan with overrides (from an inventory's groups and hosts) laid over it, lowest
+/// precedence first. Each override is checked on its own first, so an error names it.
+pub fn with_overrides(
+    base: &Plan,
+    text: &str,
+    overrides: &[(String, toml::Table)],
+) -> Result<Plan> {
+    if overrides.is_empty() {
+        return Ok(base.clone());
+    }
+    let mut merged: toml::Table =
+        toml::from_str(text).map_err(|err| toml_error(&base.path, text, &err))?;
+    for (origin, table) in overrides {
+        let override_text =
+            toml::to_string(table).map_err(|err| Error::other(format!("{origin}: {err}")))?;
+        parse(Path::new(origin), &override_text)?;
+        deep_merge(&mut merged, table);
+    }
+    let merged_text = toml::to_string(&merged)
+        .map_err(|err| Error::other(format!("merging overrides: {err}")))?;
+    parse(&base.path, &merged_text)
+}
+
+fn deep_merge(into: &mut toml::Table, from: &toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(key), value) {
+            (Some(toml::Value::Table(existing)), toml::Value::Table(table)) => {
+                deep_merge(existing, table)
+            }
+            _ => {
+                into.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
 /// Parse plan text; `path` only names the source in errors.
 pub fn parse(path: &Path, text: &str) -> Result<Plan> {
     let raw: RawPlan = toml::from_str(text).map_err(|err| toml_error(path, text, &err))?;
@@ -292,6 +330,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
     }
 
     Ok(Plan {
+        path: path.to_path_buf(),
         preflight: Preflight {
             min_kernel,
             arch: raw
@@ -331,7 +370,9 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn toml_error(path: &Path, text: &str, err: &toml::de::Error) -> Error {
+/// A TOML parse error as a plan error at file:line:column, with a suggestion for a
+/// misspelt key.
+pub fn toml_error(path: &Path, text: &str, err: &toml::de::Error) -> Error {
     let (line, column) = err
         .span()
         .map(|span| line_column(text, span.start))

@@ -33,9 +33,10 @@ pub enum HostStatus {
     Ok,
     Changed,
     Failed,
-    // Part of the report contract; set by remote (SSH) targets that cannot be reached.
-    #[allow(dead_code)]
     Unreachable,
+    /// Never contacted: the run stopped first (canary failed, --max-fail exceeded,
+    /// interrupted).
+    Skipped,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,6 +69,7 @@ pub struct Summary {
     pub changed: usize,
     pub failed: usize,
     pub unreachable: usize,
+    pub skipped: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +88,7 @@ impl Report {
                 HostStatus::Changed => summary.changed += 1,
                 HostStatus::Failed => summary.failed += 1,
                 HostStatus::Unreachable => summary.unreachable += 1,
+                HostStatus::Skipped => summary.skipped += 1,
             }
         }
         Report {
@@ -96,7 +99,7 @@ impl Report {
     }
 
     pub fn any_failed(&self) -> bool {
-        self.summary.failed + self.summary.unreachable > 0
+        self.summary.failed + self.summary.unreachable + self.summary.skipped > 0
     }
 
     pub fn any_changes(&self) -> bool {

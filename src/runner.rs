@@ -7,6 +7,7 @@ use crate::checks;
 use crate::error::{Error, Result};
 use crate::facts::{self, Facts};
 use crate::host::Host;
+use crate::interrupt;
 use crate::packages::backend::PackageTool;
 use crate::plan::Plan;
 use crate::report::{HostReport, HostStatus, StepReport, StepStatus};
@@ -35,7 +36,10 @@ pub fn converge(host: &Host, plan: &Plan, options: Options) -> HostReport {
         target: None,
     };
     if let Err(err) = converge_into(host, plan, options, &mut report) {
-        report.status = HostStatus::Failed;
+        report.status = match err {
+            Error::Unreachable(_) => HostStatus::Unreachable,
+            _ => HostStatus::Failed,
+        };
         report.error = Some(err.to_string());
     }
     report
@@ -72,6 +76,12 @@ fn converge_into(
             StepStatus::Skipped
         } else if !step.changes_anything() {
             StepStatus::Unchanged
+        } else if !options.dry_run && interrupt::requested() {
+            failed = Some(Error::other(format!(
+                "interrupted before step {}; the steps before it completed, the run is safe to repeat",
+                step.id
+            )));
+            StepStatus::Skipped
         } else if options.dry_run {
             StepStatus::WouldChange
         } else {

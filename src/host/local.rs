@@ -3,6 +3,7 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -36,8 +37,10 @@ impl Transport for LocalTransport {
             .split_first()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
         // The C locale keeps yum/dnf/rpm output in the English our parsers read.
+        // Own process group: Ctrl-C on the terminal must not cut a transaction short.
         let output = Command::new(program)
             .args(args)
+            .process_group(0)
             .env("LC_ALL", "C")
             .stdin(Stdio::null())
             .output()?;

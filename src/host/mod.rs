@@ -5,6 +5,9 @@
 mod inroot;
 mod local;
 pub mod probe;
+mod remote_probe;
+pub mod shell;
+pub mod ssh;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -63,6 +66,9 @@ pub trait Transport {
     /// A scratch directory on the machine, outside any target root; removed on drop.
     fn scratch_dir(&self) -> std::io::Result<Box<dyn ScratchDir>>;
 
+    /// Release what the transport holds (an SSH master connection).
+    fn close(&self) {}
+
     /// Answer a batch of queries, in order. This default asks one by one; a remote
     /// transport answers the whole batch in one round trip.
     fn probe(&self, root: Option<&Path>, queries: &[Query]) -> std::io::Result<Vec<Answer>> {
@@ -96,6 +102,16 @@ pub trait Transport {
             answers.push(answer);
         }
         Ok(answers)
+    }
+}
+
+/// A transport error that says the host cannot be reached becomes `Unreachable`;
+/// anything else is turned into an error by `other`.
+fn unreachable_or(err: std::io::Error, other: impl FnOnce(std::io::Error) -> Error) -> Error {
+    if err.kind() == std::io::ErrorKind::NotConnected {
+        Error::Unreachable(err.to_string())
+    } else {
+        other(err)
     }
 }
 
@@ -150,11 +166,13 @@ impl Host {
     pub fn run(&self, argv: Vec<String>) -> Result<CmdOutput> {
         tracing::debug!(host = %self.name(), command = %argv.join(" "), "run");
         self.log.borrow_mut().push(argv.clone());
-        let output = self.transport.run(&argv).map_err(|err| Error::Command {
-            argv: argv.clone(),
-            status: None,
-            stderr: err.to_string(),
-            hint: format!("is `{}` installed on the target?", argv[0]),
+        let output = self.transport.run(&argv).map_err(|err| {
+            unreachable_or(err, |err| Error::Command {
+                argv: argv.clone(),
+                status: None,
+                stderr: err.to_string(),
+                hint: format!("is `{}` installed on the target?", argv[0]),
+            })
         })?;
         tracing::debug!(status = ?output.status, "done");
         Ok(output)
@@ -241,12 +259,22 @@ impl Host {
     }
 
     pub fn scratch_dir(&self) -> Result<Box<dyn ScratchDir>> {
-        self.transport
-            .scratch_dir()
-            .map_err(|err| Error::other(format!("cannot create a scratch directory: {err}")))
+        self.transport.scratch_dir().map_err(|err| {
+            unreachable_or(err, |err| {
+                Error::other(format!("cannot create a scratch directory: {err}"))
+            })
+        })
+    }
+
+    /// Close the connection to the target, if there is one.
+    pub fn close(&self) {
+        self.transport.close();
     }
 
     fn file_error(&self, path: &Path, action: &'static str, source: std::io::Error) -> Error {
+        if source.kind() == std::io::ErrorKind::NotConnected {
+            return Error::Unreachable(source.to_string());
+        }
         let shown = match &self.root {
             Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
             None => path.to_path_buf(),

@@ -1,0 +1,284 @@
+//! A batch of fact queries as ONE shell script for a remote host, and the parser of its
+//! framed answer: `@@rdock INDEX KIND …` header lines, each followed by exactly the
+//! bytes it announces. A converged host costs this one command.
+
+use std::io;
+use std::path::Path;
+
+use super::probe::{Answer, Query, When};
+use super::shell::quote;
+use super::{CmdOutput, Uname, tree_offline_reason};
+
+/// Shell functions the script (and single file operations) rely on. `rd_path` maps
+/// a target path into `$R`, the target root, resolving symlinks as if `$R` were `/`,
+/// so that an absolute link inside the tree never leads out of it.
+pub const PRELUDE: &str = r#"
+rd_path() {
+  if [ -z "$R" ]; then printf '%s' "$1"; return 0; fi
+  rd_rest=${1#/}; rd_cur=; rd_hops=0
+  while [ -n "$rd_rest" ]; do
+    rd_comp=${rd_rest%%/*}
+    case $rd_rest in */*) rd_rest=${rd_rest#*/} ;; *) rd_rest= ;; esac
+    case $rd_comp in
+      ''|.) continue ;;
+      ..) rd_cur=${rd_cur%/*}; continue ;;
+    esac
+    if [ -L "$R$rd_cur/$rd_comp" ]; then
+      rd_hops=$((rd_hops + 1)); [ "$rd_hops" -gt 40 ] && return 1
+      rd_link=$(readlink -- "$R$rd_cur/$rd_comp")
+      case $rd_link in /*) rd_cur= ;; esac
+      rd_rest=${rd_link#/}${rd_rest:+/$rd_rest}
+    else
+      rd_cur=$rd_cur/$rd_comp
+    fi
+  done
+  printf '%s%s' "$R" "${rd_cur:-/}"
+}
+"#;
+
+/// The script answering `queries` for a target whose root is `root` (`None`: `/`).
+pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<String> {
+    let mut s = String::from("LC_ALL=C; export LC_ALL\n");
+    s.push_str(&format!(
+        "R={}\n",
+        quote(&root.map(|r| r.display().to_string()).unwrap_or_default())?
+    ));
+    s.push_str(PRELUDE);
+    s.push_str("T=$(mktemp -d /tmp/rdock-probe.XXXXXX) || exit 97\ntrap 'rm -rf \"$T\"' EXIT\n");
+    s.push_str(
+        "rd_run() { rd_i=$1; shift; \"$@\" >\"$T/o\" 2>\"$T/e\" </dev/null; rd_s=$?; \
+         printf '@@rdock %s run %s %s %s\\n' \"$rd_i\" \"$rd_s\" $(wc -c <\"$T/o\") $(wc -c <\"$T/e\"); \
+         cat \"$T/o\" \"$T/e\"; }\n",
+    );
+    for (i, query) in queries.iter().enumerate() {
+        match query {
+            Query::Uname => s.push_str(&format!(
+                "printf '@@rdock {i} uname\\n%s\\n%s\\n' \"$(uname -r)\" \"$(uname -m)\"\n"
+            )),
+            Query::IsRootUser => s.push_str(&format!(
+                "if [ \"$(id -u)\" = 0 ]; then echo '@@rdock {i} bool 1'; else echo '@@rdock {i} bool 0'; fi\n"
+            )),
+            Query::SystemdOnline => s.push_str(&format!(
+                "if [ -n \"$R\" ]; then rd_off=tree\n\
+                 elif [ ! -d /run/systemd/system ]; then rd_off='systemd is not running on this machine'\n\
+                 elif [ \"$(stat -c %d:%i / 2>/dev/null)\" != \"$(stat -c %d:%i /proc/1/root/. 2>/dev/null || stat -c %d:%i /)\" ]; then rd_off='this process runs inside a chroot'\n\
+                 else rd_off=; fi\n\
+                 if [ -z \"$rd_off\" ]; then rd_online=1; echo '@@rdock {i} online'; else rd_online=0; \
+                 printf '@@rdock {i} offline %s\\n%s' $(printf '%s' \"$rd_off\" | wc -c) \"$rd_off\"; fi\n"
+            )),
+            Query::Read(path) => s.push_str(&format!(
+                "rd_p=$(rd_path {p}); if [ -f \"$rd_p\" ] && [ -r \"$rd_p\" ]; then \
+                 printf '@@rdock {i} file %s\\n' $(wc -c <\"$rd_p\"); cat -- \"$rd_p\"; \
+                 else echo '@@rdock {i} none'; fi\n",
+                p = quote_path(path)?
+            )),
+            Query::AnyExists(paths) => {
+                let words: io::Result<Vec<String>> = paths.iter().map(|p| quote_path(p)).collect();
+                s.push_str(&format!(
+                    "rd_x_{i}=0; for rd_q in {}; do rd_p=$(rd_path \"$rd_q\"); \
+                     if [ -e \"$rd_p\" ] || [ -L \"$rd_p\" ]; then rd_x_{i}=1; break; fi; done; \
+                     echo \"@@rdock {i} bool $rd_x_{i}\"\n",
+                    words?.join(" ")
+                ));
+            }
+            Query::Run { argv, when } => {
+                let words: io::Result<Vec<String>> = argv.iter().map(|w| quote(w)).collect();
+                let condition = match when {
+                    When::IfExists(index) => format!("[ \"$rd_x_{index}\" = 1 ]"),
+                    When::Online => "[ \"$rd_online\" = 1 ]".to_string(),
+                    When::Offline => "[ \"$rd_online\" != 1 ]".to_string(),
+                };
+                s.push_str(&format!(
+                    "if {condition}; then rd_run {i} {}; else echo '@@rdock {i} skip'; fi\n",
+                    words?.join(" ")
+                ));
+            }
+            Query::TreeSize(path) => s.push_str(&format!(
+                "rd_p=$(rd_path {p}); if [ -e \"$rd_p\" ]; then \
+                 echo \"@@rdock {i} size $(find \"$rd_p\" -type f -printf '%s\\n' 2>/dev/null | awk '{{s+=$1}} END {{printf \"%d\", s}}')\"; \
+                 else echo '@@rdock {i} nosize'; fi\n",
+                p = quote_path(path)?
+            )),
+        }
+    }
+    Ok(s)
+}
+
+fn quote_path(path: &Path) -> io::Result<String> {
+    quote(&path.display().to_string())
+}
+
+/// Read the framed answer of `script` back into answers, one per query.
+pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Result<Vec<Answer>> {
+    let mut reader = Frames {
+        bytes: output,
+        at: 0,
+    };
+    let mut answers = Vec::with_capacity(queries.len());
+    for (i, query) in queries.iter().enumerate() {
+        let header = reader.header(i)?;
+        let mut words = header.split_whitespace().skip(2);
+        let kind = words.next().unwrap_or("");
+        let mut number = || -> io::Result<usize> {
+            words
+                .next()
+                .and_then(|w| w.parse().ok())
+                .ok_or_else(|| bad(format!("answer {i}: malformed header {header:?}")))
+        };
+        let answer = match (query, kind) {
+            (Query::Uname, "uname") => {
+                let release = reader.line()?;
+                let machine = reader.line()?;
+                Answer::Uname(Uname { release, machine })
+            }
+            (Query::IsRootUser | Query::AnyExists(_), "bool") => Answer::Bool(number()? == 1),
+            (Query::SystemdOnline, "online") => Answer::Online(Ok(())),
+            (Query::SystemdOnline, "offline") => {
+                let reason = String::from_utf8_lossy(reader.take(number()?)?).into_owned();
+                Answer::Online(Err(match root {
+                    Some(root) if reason == "tree" => tree_offline_reason(root),
+                    _ => reason,
+                }))
+            }
+            (Query::Read(_), "file") => Answer::File(Some(reader.take(number()?)?.to_vec())),
+            (Query::Read(_), "none") => Answer::File(None),
+            (Query::Run { .. }, "run") => {
+                let status = number()?;
+                let (out_len, err_len) = (number()?, number()?);
+                let stdout = String::from_utf8_lossy(reader.take(out_len)?).into_owned();
+                let stderr = String::from_utf8_lossy(reader.take(err_len)?).into_owned();
+                Answer::Output(Some(CmdOutput {
+                    status: i32::try_from(status).ok(),
+                    stdout,
+                    stderr,
+                }))
+            }
+            (Query::Run { .. }, "skip") => Answer::Output(None),
+            (Query::TreeSize(_), "size") => Answer::Size(Some(number()? as u64)),
+            (Query::TreeSize(_), "nosize") => Answer::Size(None),
+            _ => {
+                return Err(bad(format!(
+                    "answer {i}: unexpected {header:?} for {query:?}"
+                )));
+            }
+        };
+        answers.push(answer);
+    }
+    Ok(answers)
+}
+
+fn bad(message: String) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("fact script: {message}"),
+    )
+}
+
+struct Frames<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Frames<'a> {
+    fn line(&mut self) -> io::Result<String> {
+        let rest = &self.bytes[self.at..];
+        let end = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(|| bad("answer cut short".into()))?;
+        self.at += end + 1;
+        Ok(String::from_utf8_lossy(&rest[..end]).into_owned())
+    }
+
+    /// The next header for query `index`; anything before it (a login banner from a
+    /// shell profile, say) is skipped.
+    fn header(&mut self, index: usize) -> io::Result<String> {
+        let prefix = format!("@@rdock {index} ");
+        loop {
+            let line = self.line()?;
+            if line.starts_with(&prefix) {
+                return Ok(line);
+            }
+        }
+    }
+
+    fn take(&mut self, len: usize) -> io::Result<&'a [u8]> {
+        let end = self
+            .at
+            .checked_add(len)
+            .filter(|end| *end <= self.bytes.len());
+        let end = end.ok_or_else(|| bad("answer cut short".into()))?;
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// The script, run by a real sh on this machine, answers like the local transport.
+    #[test]
+    fn script_answers_match_the_local_transport() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(root.join("real/etc")).unwrap();
+        std::os::unix::fs::symlink("/real/etc", root.join("etc")).unwrap();
+        std::fs::write(
+            root.join("real/etc/os-release"),
+            b"ID=centos\nVERSION_ID=\"7\"\n\xff bytes\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(root.join("var/lib/docker/a")).unwrap();
+        std::fs::write(root.join("var/lib/docker/a/f"), vec![0u8; 1000]).unwrap();
+        let queries = vec![
+            Query::Uname,
+            Query::IsRootUser,
+            Query::SystemdOnline,
+            Query::Read("/etc/os-release".into()),
+            Query::Read("/etc/missing".into()),
+            Query::AnyExists(vec!["/nope".into(), "/var/lib/docker".into()]),
+            Query::Run {
+                argv: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "printf 'out\\n'; printf 'err' >&2; exit 3".into(),
+                ],
+                when: When::IfExists(5),
+            },
+            Query::Run {
+                argv: vec!["echo".into(), "never".into()],
+                when: When::Online,
+            },
+            Query::TreeSize("/var/lib/docker".into()),
+            Query::TreeSize("/var/lib/nothing".into()),
+        ];
+        let script = script(Some(&root), &queries).unwrap();
+        let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+        let answers = parse(Some(&root), &queries, &out.stdout).unwrap();
+        let local = crate::host::LocalTransport;
+        let expected = crate::host::Transport::probe(&local, Some(&root), &queries).unwrap();
+        assert_eq!(format!("{answers:?}"), format!("{expected:?}"));
+        match &answers[3] {
+            Answer::File(Some(bytes)) => assert!(bytes.ends_with(b"\xff bytes\n")),
+            other => panic!("{other:?}"),
+        }
+        match &answers[6] {
+            Answer::Output(Some(o)) => assert_eq!(
+                (o.status, o.stdout.as_str(), o.stderr.as_str()),
+                (Some(3), "out\n", "err")
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_banner_before_the_answer_is_skipped() {
+        let queries = vec![Query::IsRootUser];
+        let answers = parse(None, &queries, b"Welcome!\n@@rdock 0 bool 1\n").unwrap();
+        assert!(matches!(answers[0], Answer::Bool(true)));
+        assert!(parse(None, &queries, b"nothing").is_err());
+    }
+}

@@ -1,0 +1,480 @@
+//! A remote machine through the system OpenSSH client, so that ~/.ssh/config, agents,
+//! ProxyJump and known_hosts work as operators expect. One multiplexed connection per
+//! host (ControlMaster, private socket directory), strict host key checking unless
+//! the operator opts into accept-new, `sudo -n` when the login user is not root.
+//! Every remote command line is built by `shell::command_line`/`shell::quote`.
+
+use std::io::{self, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use super::probe::{Answer, Query};
+use super::remote_probe::{self, PRELUDE};
+use super::shell::{command_line, quote};
+use super::{CmdOutput, ScratchDir, Transport, Uname};
+
+/// `[user@]host[:port]`, as given on the command line or in an inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshTarget {
+    pub user: Option<String>,
+    pub host: String,
+    pub port: Option<u16>,
+    pub identity: Option<PathBuf>,
+}
+
+impl SshTarget {
+    pub fn parse(text: &str) -> Result<SshTarget, String> {
+        let (user, rest) = match text.rsplit_once('@') {
+            Some((user, rest)) => (Some(user.to_string()), rest),
+            None => (None, text),
+        };
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) if !host.contains(':') => {
+                let port = port
+                    .parse()
+                    .map_err(|_| format!("{text:?}: port {port:?} is not a number"))?;
+                (host.to_string(), Some(port))
+            }
+            _ => (rest.to_string(), None),
+        };
+        let valid = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with('-')
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        };
+        if !valid(&host) || user.as_deref().is_some_and(|u| !valid(u)) {
+            return Err(format!("{text:?} is not [user@]host[:port]"));
+        }
+        Ok(SshTarget {
+            user,
+            host,
+            port,
+            identity: None,
+        })
+    }
+
+    pub fn display(&self) -> String {
+        let mut s = String::new();
+        if let Some(user) = &self.user {
+            s.push_str(user);
+            s.push('@');
+        }
+        s.push_str(&self.host);
+        if let Some(port) = self.port {
+            s.push_str(&format!(":{port}"));
+        }
+        s
+    }
+}
+
+/// Settings shared by every connection of a run.
+#[derive(Debug)]
+pub struct SshSettings {
+    /// Where the ControlMaster sockets live; private to this run.
+    pub control_dir: PathBuf,
+    /// `-F FILE`, else the user's own ~/.ssh/config.
+    pub config: Option<PathBuf>,
+    /// StrictHostKeyChecking=accept-new instead of yes.
+    pub accept_new_host_keys: bool,
+    pub connect_timeout_secs: u32,
+}
+
+struct Inner {
+    target: SshTarget,
+    settings: Arc<SshSettings>,
+    sudo: bool,
+}
+
+pub struct SshTransport {
+    inner: Arc<Inner>,
+}
+
+/// ssh's own failure (connection, authentication, host key): exit status 255.
+const SSH_FAILED: i32 = 255;
+
+impl SshTransport {
+    pub fn new(target: SshTarget, settings: Arc<SshSettings>) -> SshTransport {
+        let sudo = target.user.as_deref().is_some_and(|u| u != "root");
+        SshTransport {
+            inner: Arc::new(Inner {
+                target,
+                settings,
+                sudo,
+            }),
+        }
+    }
+
+    /// Close the multiplexed connection.
+    fn close_master(&self) {
+        let mut argv = self.inner.ssh_argv();
+        argv.insert(1, "-O".into());
+        argv.insert(2, "exit".into());
+        argv.pop(); // the `--` separator
+        let _ = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Inner {
+    fn ssh_argv(&self) -> Vec<String> {
+        let s = &self.settings;
+        let mut argv: Vec<String> = vec!["ssh".into()];
+        let mut opt = |o: String| {
+            argv.push("-o".into());
+            argv.push(o);
+        };
+        opt("BatchMode=yes".into());
+        opt("ControlMaster=auto".into());
+        opt(format!("ControlPath={}/%C", s.control_dir.display()));
+        opt("ControlPersist=120".into());
+        opt(format!("ConnectTimeout={}", s.connect_timeout_secs));
+        opt(format!(
+            "StrictHostKeyChecking={}",
+            if s.accept_new_host_keys {
+                "accept-new"
+            } else {
+                "yes"
+            }
+        ));
+        if let Some(config) = &s.config {
+            argv.push("-F".into());
+            argv.push(config.display().to_string());
+        }
+        if let Some(identity) = &self.target.identity {
+            argv.push("-i".into());
+            argv.push(identity.display().to_string());
+        }
+        if let Some(port) = self.target.port {
+            argv.push("-p".into());
+            argv.push(port.to_string());
+        }
+        if let Some(user) = &self.target.user {
+            argv.push("-l".into());
+            argv.push(user.clone());
+        }
+        argv.push(self.target.host.clone());
+        argv.push("--".into());
+        argv
+    }
+
+    /// Run one remote command line (already quoted), with optional stdin.
+    fn ssh(&self, remote: &str, input: Option<&[u8]>) -> io::Result<std::process::Output> {
+        let mut argv = self.ssh_argv();
+        argv.push(remote.to_string());
+        tracing::debug!(host = %self.target.display(), command = %remote.lines().next().unwrap_or(""), "ssh");
+        let mut child = Command::new(&argv[0])
+            .args(&argv[1..])
+            .process_group(0)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+            stdin.write_all(bytes)?;
+        }
+        let output = child.wait_with_output()?;
+        if output.status.code() == Some(SSH_FAILED) {
+            return Err(unreachable_error(
+                &self.target,
+                &String::from_utf8_lossy(&output.stderr),
+            ));
+        }
+        Ok(output)
+    }
+
+    /// A shell script run by `sh` on the target (through `sudo -n` when needed).
+    fn script(&self, script: &str, input: Option<&[u8]>) -> io::Result<std::process::Output> {
+        let mut argv: Vec<&str> = Vec::new();
+        if self.sudo {
+            argv.extend(["sudo", "-n", "--"]);
+        }
+        argv.extend(["sh", "-c", script]);
+        self.ssh(&command_line(&argv)?, input)
+    }
+
+    fn script_ok(&self, script: &str, input: Option<&[u8]>, what: &str) -> io::Result<Vec<u8>> {
+        let output = self.script(script, input)?;
+        if output.status.success() {
+            Ok(output.stdout)
+        } else {
+            Err(io::Error::other(format!(
+                "{what} on {} failed: {}",
+                self.target.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            )))
+        }
+    }
+}
+
+/// The error for a host that cannot be reached or refuses us; `kind` NotConnected so
+/// that the report can call the host unreachable.
+fn unreachable_error(target: &SshTarget, stderr: &str) -> io::Error {
+    let stderr = stderr.trim();
+    let advice = if stderr.contains("Host key verification failed")
+        || stderr.contains("No ED25519 host key is known")
+        || stderr.contains("host key for") && stderr.contains("is not known")
+    {
+        format!(
+            "the host key of {} is not known: check its fingerprint, then add it to known_hosts \
+             (ssh-keyscan{} {} >> ~/.ssh/known_hosts), or rerun with --accept-new-host-keys",
+            target.host,
+            target.port.map(|p| format!(" -p {p}")).unwrap_or_default(),
+            target.host
+        )
+    } else if stderr.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+        format!(
+            "the host key of {} CHANGED: do not proceed before you know why",
+            target.host
+        )
+    } else if stderr.contains("Permission denied") {
+        "authentication failed: check the user, the key (identity) and the agent".to_string()
+    } else {
+        "check that the host is up and that ssh reaches it".to_string()
+    };
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        format!(
+            "cannot reach {} over ssh: {}; {advice}",
+            target.display(),
+            last_line(stderr)
+        ),
+    )
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no answer")
+}
+
+struct RemoteScratch {
+    inner: Arc<Inner>,
+    path: PathBuf,
+}
+
+impl ScratchDir for RemoteScratch {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write(&self, relative: &str, bytes: &[u8]) -> io::Result<()> {
+        let path = self.path.join(relative);
+        let dir = path.parent().unwrap_or(&self.path);
+        let script = format!(
+            "mkdir -p -- {d} && cat > {p}",
+            d = quote(&dir.display().to_string())?,
+            p = quote(&path.display().to_string())?
+        );
+        self.inner
+            .script_ok(&script, Some(bytes), "writing a scratch file")
+            .map(|_| ())
+    }
+}
+
+impl Drop for RemoteScratch {
+    fn drop(&mut self) {
+        if let Ok(path) = quote(&self.path.display().to_string()) {
+            let _ = self.inner.script(&format!("rm -rf -- {path}"), None);
+        }
+    }
+}
+
+/// `R=…` plus the path helpers, for single file operations.
+fn with_root(root: Option<&Path>, body: &str) -> io::Result<String> {
+    Ok(format!(
+        "R={}\n{PRELUDE}\n{body}",
+        quote(&root.map(|r| r.display().to_string()).unwrap_or_default())?
+    ))
+}
+
+impl Transport for SshTransport {
+    fn name(&self) -> String {
+        self.inner.target.display()
+    }
+
+    fn close(&self) {
+        self.close_master();
+    }
+
+    fn run(&self, argv: &[String]) -> io::Result<CmdOutput> {
+        let mut words: Vec<&str> = Vec::new();
+        if self.inner.sudo {
+            words.extend(["sudo", "-n", "--"]);
+        }
+        words.extend(["env", "LC_ALL=C"]);
+        words.extend(argv.iter().map(String::as_str));
+        let output = self.inner.ssh(&command_line(&words)?, None)?;
+        Ok(CmdOutput {
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    fn uname(&self) -> io::Result<Uname> {
+        match self.probe(None, &[Query::Uname])?.pop() {
+            Some(Answer::Uname(uname)) => Ok(uname),
+            _ => Err(io::Error::other("no uname answer")),
+        }
+    }
+
+    fn is_root_user(&self) -> bool {
+        matches!(
+            self.probe(None, &[Query::IsRootUser])
+                .ok()
+                .and_then(|mut a| a.pop()),
+            Some(Answer::Bool(true))
+        )
+    }
+
+    fn systemd_online(&self) -> Result<(), String> {
+        match self.probe(None, &[Query::SystemdOnline]) {
+            Ok(mut answers) => match answers.pop() {
+                Some(Answer::Online(state)) => state,
+                _ => Err("no answer about systemd".into()),
+            },
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    fn read_file(&self, root: Option<&Path>, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        match self.probe(root, &[Query::Read(path.to_path_buf())])?.pop() {
+            Some(Answer::File(bytes)) => Ok(bytes),
+            _ => Err(io::Error::other("no file answer")),
+        }
+    }
+
+    fn exists(&self, root: Option<&Path>, path: &Path) -> io::Result<bool> {
+        match self
+            .probe(root, &[Query::AnyExists(vec![path.to_path_buf()])])?
+            .pop()
+        {
+            Some(Answer::Bool(found)) => Ok(found),
+            _ => Err(io::Error::other("no answer")),
+        }
+    }
+
+    fn write_file(
+        &self,
+        root: Option<&Path>,
+        path: &Path,
+        bytes: &[u8],
+        default_mode: u32,
+        backup: Option<&Path>,
+    ) -> io::Result<()> {
+        let backup_line = match backup {
+            Some(backup) => format!(
+                "rd_b=$(rd_path {b}) || exit 1\n\
+                 if [ -e \"$rd_p\" ]; then ln -- \"$rd_p\" \"$rd_b\" 2>/dev/null || cp -p -- \"$rd_p\" \"$rd_b\" || exit 1; fi\n",
+                b = quote(&backup.display().to_string())?
+            ),
+            None => String::new(),
+        };
+        // Temp file beside the target, same mode and owner, flushed, then renamed over it.
+        let body = format!(
+            "rd_p=$(rd_path {p}) || exit 1\n\
+             rd_d=$(dirname -- \"$rd_p\")\n\
+             [ -d \"$rd_d\" ] || mkdir -p -m 755 -- \"$rd_d\" || exit 1\n\
+             rd_t=$(mktemp \"$rd_d/.rdock-setup.XXXXXX\") || exit 1\n\
+             trap 'rm -f -- \"$rd_t\"' EXIT\n\
+             cat > \"$rd_t\" || exit 1\n\
+             if [ -e \"$rd_p\" ]; then chmod --reference=\"$rd_p\" -- \"$rd_t\" && chown --reference=\"$rd_p\" -- \"$rd_t\" || exit 1\n\
+             else chmod {mode:o} -- \"$rd_t\" || exit 1; fi\n\
+             sync -- \"$rd_t\" 2>/dev/null || sync\n\
+             {backup_line}\
+             mv -f -- \"$rd_t\" \"$rd_p\" || exit 1\n\
+             trap - EXIT\n\
+             sync -- \"$rd_d\" 2>/dev/null || sync\n",
+            p = quote(&path.display().to_string())?,
+            mode = default_mode,
+        );
+        self.inner
+            .script_ok(
+                &with_root(root, &body)?,
+                Some(bytes),
+                &format!("writing {}", path.display()),
+            )
+            .map(|_| ())
+    }
+
+    fn tree_size(&self, root: Option<&Path>, path: &Path) -> io::Result<Option<u64>> {
+        match self
+            .probe(root, &[Query::TreeSize(path.to_path_buf())])?
+            .pop()
+        {
+            Some(Answer::Size(size)) => Ok(size),
+            _ => Err(io::Error::other("no size answer")),
+        }
+    }
+
+    fn remove_tree(&self, root: Option<&Path>, path: &Path) -> io::Result<()> {
+        let body = format!(
+            "rd_p=$(rd_path {p}) || exit 1\nrm -rf --one-file-system -- \"$rd_p\"\n",
+            p = quote(&path.display().to_string())?
+        );
+        self.inner
+            .script_ok(
+                &with_root(root, &body)?,
+                None,
+                &format!("deleting {}", path.display()),
+            )
+            .map(|_| ())
+    }
+
+    fn scratch_dir(&self) -> io::Result<Box<dyn ScratchDir>> {
+        let out = self.inner.script_ok(
+            "mktemp -d /tmp/rdock-setup.XXXXXX",
+            None,
+            "creating a scratch directory",
+        )?;
+        let path = PathBuf::from(String::from_utf8_lossy(&out).trim());
+        Ok(Box::new(RemoteScratch {
+            inner: Arc::clone(&self.inner),
+            path,
+        }))
+    }
+
+    fn probe(&self, root: Option<&Path>, queries: &[Query]) -> io::Result<Vec<Answer>> {
+        let script = remote_probe::script(root, queries)?;
+        let output = self.inner.script(&script, None)?;
+        remote_probe::parse(root, queries, &output.stdout).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!(
+                    "{err}; the host said: {}",
+                    last_line(&String::from_utf8_lossy(&output.stderr))
+                ),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse() {
+        let t = SshTarget::parse("admin@web01.example.com:2222").unwrap();
+        assert_eq!(
+            (t.user.as_deref(), t.host.as_str(), t.port),
+            (Some("admin"), "web01.example.com", Some(2222))
+        );
+        let t = SshTarget::parse("10.0.0.5").unwrap();
+        assert_eq!((t.user, t.port), (None, None));
+        assert!(SshTarget::parse("-oProxyCommand=x").is_err());
+        assert!(SshTarget::parse("host:notaport").is_err());
+        assert!(SshTarget::parse("a b").is_err());
+    }
+}
