@@ -221,7 +221,9 @@ impl Host {
     /// Answer a batch of fact queries (one round trip where the transport allows).
     pub fn probe(&self, queries: &[Query]) -> Result<Vec<Answer>> {
         let answers = self.transport.probe(self.root(), queries).map_err(|err| {
-            Error::other(format!("cannot read facts from {}: {err}", self.name()))
+            unreachable_or(err, |err| {
+                Error::other(format!("cannot read facts from {}: {err}", self.name()))
+            })
         })?;
         for (query, answer) in queries.iter().zip(&answers) {
             if let (Query::Run { argv, .. }, Answer::Output(Some(output))) = (query, answer) {

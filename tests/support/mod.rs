@@ -898,3 +898,4 @@ pub fn output_text(out: &Output) -> String {
 
 pub mod converge;
 pub mod run;
+pub mod sshd;

@@ -1,0 +1,390 @@
+//! One plan over a fleet of real sshd instances on loopback, each host's target its own
+//! sandbox root. Commands are counted from the servers' side.
+
+mod support;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use support::run::{PlanFile, plan_file};
+use support::sshd::SshLab;
+use support::{Sandbox, dead_url, rdock, repo};
+
+/// A host of the inventory: its server's name and port, its root, extra TOML lines.
+struct Entry<'a> {
+    name: &'a str,
+    port: u16,
+    root: &'a Path,
+    extra: String,
+}
+
+fn inventory(entries: &[Entry]) -> PlanFile {
+    let mut text = String::from("[defaults]\nuser = \"root\"\n");
+    for e in entries {
+        let _ = write!(
+            text,
+            "\n[[hosts]]\nname = \"{}\"\naddress = \"127.0.0.1\"\nport = {}\nroot = {}\ngroups = [\"all\"]\n{}",
+            e.name,
+            e.port,
+            toml_string(&e.root.display().to_string()),
+            e.extra
+        );
+    }
+    plan_file(&text)
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn plan(daemon_extra: &str) -> PlanFile {
+    plan_file(&format!(
+        "[repo]\nsource = \"{}\"\n\n[engine]\nversion = \"20.10\"\n\n[daemon]\n\
+         registry-mirrors = [\"https://mirror.example.com\"]\n{daemon_extra}",
+        repo().base_url
+    ))
+}
+
+fn fleet(plan: &PlanFile, inventory: &PlanFile, lab: &SshLab, extra: &[&str]) -> FleetRun {
+    let mut args = vec![
+        "apply".to_string(),
+        plan.path.display().to_string(),
+        "--inventory".into(),
+        inventory.path.display().to_string(),
+        "--ssh-config".into(),
+        lab.ssh_config().display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = rdock(&argv);
+    let text = support::output_text(&out);
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
+    FleetRun {
+        code: out.status.code(),
+        json,
+        text,
+    }
+}
+
+struct FleetRun {
+    code: Option<i32>,
+    json: serde_json::Value,
+    text: String,
+}
+
+impl FleetRun {
+    fn host(&self, name: &str) -> &serde_json::Value {
+        self.json["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == name)
+            .unwrap_or_else(|| panic!("no host {name}:\n{}", self.text))
+    }
+
+    fn status(&self, name: &str) -> String {
+        self.host(name)["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn error(&self, name: &str) -> String {
+        self.host(name)["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+#[test]
+fn twenty_hosts_converge_and_a_converged_host_costs_one_command() {
+    let lab = SshLab::start("web", 20);
+    let sandboxes: Vec<Sandbox> = (0..20).map(|_| Sandbox::centos7()).collect();
+    let entries: Vec<Entry> = lab
+        .servers
+        .iter()
+        .zip(&sandboxes)
+        .map(|(s, sb)| Entry {
+            name: &s.name,
+            port: s.port,
+            root: &sb.root,
+            extra: String::new(),
+        })
+        .collect();
+    let inv = inventory(&entries);
+    let plan = plan("");
+
+    let dry = fleet(&plan, &inv, &lab, &["--dry-run", "--detailed-exitcode"]);
+    assert_eq!(dry.code, Some(2), "{}", dry.text);
+    assert_eq!(dry.json["summary"]["changed"], 20, "{}", dry.text);
+    for sb in &sandboxes {
+        assert!(
+            !sb.exists("etc/yum.repos.d/docker-ce.repo"),
+            "dry-run wrote a repo file"
+        );
+    }
+
+    let applied = fleet(&plan, &inv, &lab, &["--parallel", "8"]);
+    assert_eq!(applied.code, Some(0), "{}", applied.text);
+    assert_eq!(applied.json["summary"]["changed"], 20, "{}", applied.text);
+    for sb in &sandboxes {
+        assert_eq!(
+            sb.rpm_query().get("docker-ce").map(String::as_str),
+            Some("3:20.10.24-3.el7")
+        );
+    }
+
+    for server in &lab.servers {
+        server.clear_log();
+    }
+    let again = fleet(&plan, &inv, &lab, &[]);
+    assert_eq!(again.code, Some(0), "{}", again.text);
+    assert_eq!(again.json["summary"]["ok"], 20, "{}", again.text);
+    for server in &lab.servers {
+        let commands = server.commands();
+        assert_eq!(commands.len(), 1, "{} ran {:?}", server.name, commands);
+    }
+
+    // The human output folds the identical hosts.
+    let out = rdock(&[
+        "apply",
+        plan.path.to_str().unwrap(),
+        "--inventory",
+        inv.path.to_str().unwrap(),
+        "--ssh-config",
+        lab.ssh_config().to_str().unwrap(),
+        "--dry-run",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("web[01-20] (20 hosts):\n  no changes"),
+        "{text}"
+    );
+}
+
+#[test]
+fn failures_are_reported_and_the_rest_converge() {
+    let lab = SshLab::start("h", 4);
+    let sandboxes: Vec<Sandbox> = (0..5).map(|_| Sandbox::centos7()).collect();
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut entries: Vec<Entry> = lab
+        .servers
+        .iter()
+        .zip(&sandboxes)
+        .map(|(s, sb)| Entry {
+            name: &s.name,
+            port: s.port,
+            root: &sb.root,
+            extra: String::new(),
+        })
+        .collect();
+    entries[1].extra = format!("[hosts.plan.repo]\nsource = \"{}\"\n", dead_url());
+    entries.push(Entry {
+        name: "gone",
+        port: nobody,
+        root: &sandboxes[4].root,
+        extra: String::new(),
+    });
+    let inv = inventory(&entries);
+    let run = fleet(&plan(""), &inv, &lab, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    assert_eq!(run.status("gone"), "unreachable", "{}", run.text);
+    assert!(
+        run.error("gone").contains("cannot reach"),
+        "{}",
+        run.error("gone")
+    );
+    assert_eq!(run.status("h02"), "failed", "{}", run.text);
+    assert!(
+        run.error("h02").contains("did not answer"),
+        "{}",
+        run.error("h02")
+    );
+    for name in ["h01", "h03", "h04"] {
+        assert_eq!(run.status(name), "changed", "{}", run.text);
+    }
+}
+
+fn failing_fleet(count: usize, failing: &[usize]) -> (SshLab, Vec<Sandbox>, PlanFile) {
+    let lab = SshLab::start("n", count);
+    let sandboxes: Vec<Sandbox> = (0..count).map(|_| Sandbox::centos7()).collect();
+    let dead = dead_url();
+    let entries: Vec<Entry> = lab
+        .servers
+        .iter()
+        .zip(&sandboxes)
+        .enumerate()
+        .map(|(i, (s, sb))| Entry {
+            name: &s.name,
+            port: s.port,
+            root: &sb.root,
+            extra: if failing.contains(&i) {
+                format!("[hosts.plan.repo]\nsource = \"{dead}\"\n")
+            } else {
+                String::new()
+            },
+        })
+        .collect();
+    let inv = inventory(&entries);
+    (lab, sandboxes, inv)
+}
+
+#[test]
+fn max_fail_stops_later_batches_before_they_are_contacted() {
+    let (lab, _sandboxes, inv) = failing_fleet(10, &[0, 1]);
+    let run: FleetRun = fleet(
+        &plan(""),
+        &inv,
+        &lab,
+        &["--dry-run", "--batch", "5", "--max-fail", "1"],
+    );
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    for server in &lab.servers[5..] {
+        assert!(
+            server.commands().is_empty(),
+            "{} was contacted",
+            server.name
+        );
+        assert_eq!(run.status(&server.name), "skipped", "{}", run.text);
+        assert!(
+            run.error(&server.name).contains("--max-fail 1"),
+            "{}",
+            run.text
+        );
+    }
+    for server in &lab.servers[2..5] {
+        assert_eq!(
+            run.status(&server.name),
+            "changed",
+            "the running batch finishes: {}",
+            run.text
+        );
+    }
+}
+
+#[test]
+fn a_failing_canary_stops_everything() {
+    let (lab, _sandboxes, inv) = failing_fleet(4, &[0]);
+    let run = fleet(&plan(""), &inv, &lab, &["--dry-run", "--canary", "1"]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    assert_eq!(run.status("n01"), "failed");
+    for server in &lab.servers[1..] {
+        assert!(
+            server.commands().is_empty(),
+            "{} was contacted",
+            server.name
+        );
+        assert!(run.error(&server.name).contains("canary"), "{}", run.text);
+    }
+}
+
+#[test]
+fn an_unknown_host_key_stops_that_host_until_accepted() {
+    let mut lab = SshLab::start("k", 1);
+    lab.add("stranger", false);
+    let sandboxes: Vec<Sandbox> = (0..2).map(|_| Sandbox::centos7()).collect();
+    let entries: Vec<Entry> = lab
+        .servers
+        .iter()
+        .zip(&sandboxes)
+        .map(|(s, sb)| Entry {
+            name: &s.name,
+            port: s.port,
+            root: &sb.root,
+            extra: String::new(),
+        })
+        .collect();
+    let inv = inventory(&entries);
+    let plan = plan("");
+    let run = fleet(&plan, &inv, &lab, &["--dry-run"]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    assert_eq!(run.status("stranger"), "unreachable");
+    assert!(
+        run.error("stranger").contains("host key"),
+        "{}",
+        run.error("stranger")
+    );
+    assert!(
+        run.error("stranger").contains("--accept-new-host-keys"),
+        "{}",
+        run.error("stranger")
+    );
+    assert!(
+        lab.server("stranger").commands().is_empty(),
+        "a command ran on an unverified host"
+    );
+    assert_eq!(run.status("k01"), "changed");
+
+    let port = lab.server("stranger").port;
+    let run = fleet(&plan, &inv, &lab, &["--dry-run", "--accept-new-host-keys"]);
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    assert!(
+        lab.known_hosts().contains(&format!("[127.0.0.1]:{port}")),
+        "key recorded"
+    );
+}
+
+#[test]
+fn hostile_plan_values_arrive_byte_exact_and_never_run() {
+    let lab = SshLab::start("q", 1);
+    let sb = Sandbox::centos7();
+    // The root path itself is hostile too.
+    let odd_root = sb.path("odd dir $(touch pwned-root) `x`; y");
+    std::fs::create_dir_all(&odd_root).unwrap();
+    for entry in std::fs::read_dir(&sb.root).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path() != odd_root {
+            std::fs::rename(entry.path(), odd_root.join(entry.file_name())).unwrap();
+        }
+    }
+    let marker = format!("/tmp/rdock-pwned-{}", std::process::id());
+    // dockerd wants labels as key=value; the values are the hostile part.
+    let labels: Vec<String> = [
+        "with space".to_string(),
+        "it's \"quoted\"".to_string(),
+        format!("$(touch {marker})"),
+        format!("`touch {marker}`"),
+        format!("a; touch {marker}; b"),
+        "line\nbreak".to_string(),
+        "tab\tand \\ backslash".to_string(),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, value)| format!("l{i}={value}"))
+    .collect();
+    let labels_toml = toml::Value::Array(
+        labels
+            .iter()
+            .map(|l| toml::Value::String(l.clone()))
+            .collect(),
+    );
+    let plan = plan(&format!("labels = {labels_toml}\n"));
+    let server = &lab.servers[0];
+    let inv = inventory(&[Entry {
+        name: &server.name,
+        port: server.port,
+        root: &odd_root,
+        extra: String::new(),
+    }]);
+    let run = fleet(&plan, &inv, &lab, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    let written = std::fs::read(odd_root.join("etc/docker/daemon.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&written).unwrap();
+    let got: Vec<String> = json["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, labels);
+    assert!(!Path::new(&marker).exists(), "a plan value was executed");
+    assert!(!odd_root.join("pwned-root").exists() && !sb.path("pwned-root").exists());
+}

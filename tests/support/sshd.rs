@@ -1,0 +1,191 @@
+//! Real OpenSSH servers on loopback ports, one per test host. Each logs every command
+//! it is asked to run (a logging ForceCommand), so tests count SSH commands from the
+//! server's side. The "remote" side is this machine: each host's target is its own
+//! sandbox root (`root` in the inventory), and its PATH has the test shims.
+
+use std::fs;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::shim_dir;
+
+/// Keys and client config shared by the servers of one test.
+pub struct SshLab {
+    pub dir: tempfile::TempDir,
+    pub servers: Vec<Sshd>,
+}
+
+pub struct Sshd {
+    pub name: String,
+    pub port: u16,
+    /// Every command this server ran, one file per command.
+    log_dir: PathBuf,
+    child: Child,
+}
+
+impl Sshd {
+    /// The commands this server was asked to run, in order.
+    pub fn commands(&self) -> Vec<String> {
+        let mut entries: Vec<PathBuf> = fs::read_dir(&self.log_dir)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        entries.sort();
+        entries
+            .iter()
+            .map(|p| fs::read_to_string(p).unwrap_or_default())
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        let _ = fs::remove_dir_all(&self.log_dir);
+        fs::create_dir_all(&self.log_dir).unwrap();
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn keygen(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen (scripts/deps installs openssh-client)");
+    assert!(status.success());
+}
+
+impl SshLab {
+    /// `count` servers named `{prefix}01…`, all trusted in the lab's known_hosts.
+    pub fn start(prefix: &str, count: usize) -> SshLab {
+        let dir = tempfile::Builder::new()
+            .prefix("rdock-sshlab-")
+            .tempdir()
+            .unwrap();
+        let d = dir.path();
+        keygen(&d.join("client_key"));
+        keygen(&d.join("host_key"));
+        fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+        // Logs the command as the server received it, then runs it like sshd would.
+        let force = format!(
+            "#!/bin/sh\nn=$(date +%s%N)-$$\nprintf '%s' \"$SSH_ORIGINAL_COMMAND\" > \"$RDOCK_LOG_DIR/$n\"\n\
+             PATH={}:$PATH; export PATH\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
+            shim_dir().display()
+        );
+        fs::write(d.join("force.sh"), force).unwrap();
+        fs::set_permissions(d.join("force.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::create_dir_all("/run/sshd").unwrap();
+        let mut lab = SshLab {
+            dir,
+            servers: Vec::new(),
+        };
+        for i in 1..=count {
+            lab.add(&format!("{prefix}{i:02}"), true);
+        }
+        lab.write_client_config();
+        lab
+    }
+
+    /// One more server; `trusted`: its key goes into the lab's known_hosts.
+    pub fn add(&mut self, name: &str, trusted: bool) -> &Sshd {
+        let d = self.dir.path().to_path_buf();
+        let port = free_port();
+        let log_dir = d.join(format!("log-{name}"));
+        fs::create_dir_all(&log_dir).unwrap();
+        // The environment sshd passes on: where to log, via the user's key options.
+        let key = fs::read_to_string(d.join("client_key.pub")).unwrap();
+        let keys_file = d.join(format!("authorized_keys-{name}"));
+        fs::write(
+            &keys_file,
+            format!("environment=\"RDOCK_LOG_DIR={}\" {key}", log_dir.display()),
+        )
+        .unwrap();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd-{name}.pid\n\
+             AuthorizedKeysFile {keys}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+             UsePAM no\nStrictModes no\nPermitUserEnvironment yes\nMaxStartups 100:30:200\nMaxSessions 50\n\
+             PrintMotd no\nPrintLastLog no\nForceCommand {d}/force.sh\n",
+            d = d.display(),
+            keys = keys_file.display()
+        );
+        let config_path = d.join(format!("sshd-{name}.conf"));
+        fs::write(&config_path, config).unwrap();
+        let child = Command::new("/usr/sbin/sshd")
+            .arg("-D")
+            .arg("-f")
+            .arg(&config_path)
+            .arg("-E")
+            .arg(d.join(format!("sshd-{name}.log")))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("sshd (scripts/deps installs openssh-server)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "sshd {name} did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if trusted {
+            let host_key = fs::read_to_string(d.join("host_key.pub")).unwrap();
+            let mut fields = host_key.split_whitespace();
+            let entry = format!(
+                "[127.0.0.1]:{port} {} {}\n",
+                fields.next().unwrap(),
+                fields.next().unwrap()
+            );
+            let mut known = fs::read_to_string(d.join("known_hosts")).unwrap_or_default();
+            known.push_str(&entry);
+            fs::write(d.join("known_hosts"), known).unwrap();
+        }
+        self.servers.push(Sshd {
+            name: name.to_string(),
+            port,
+            log_dir,
+            child,
+        });
+        self.servers.last().unwrap()
+    }
+
+    fn write_client_config(&self) {
+        let d = self.dir.path();
+        fs::write(
+            d.join("ssh_config"),
+            format!(
+                "Host *\n  IdentityFile {d}/client_key\n  IdentitiesOnly yes\n  UserKnownHostsFile {d}/known_hosts\n  LogLevel ERROR\n",
+                d = d.display()
+            ),
+        )
+        .unwrap();
+    }
+
+    pub fn ssh_config(&self) -> PathBuf {
+        self.dir.path().join("ssh_config")
+    }
+
+    pub fn known_hosts(&self) -> String {
+        fs::read_to_string(self.dir.path().join("known_hosts")).unwrap_or_default()
+    }
+
+    pub fn server(&self, name: &str) -> &Sshd {
+        self.servers
+            .iter()
+            .find(|s| s.name == name)
+            .expect("server")
+    }
+}
