@@ -233,6 +233,19 @@ mod tests {
         assert!(err.contains("did you mean \"china\""), "{err}");
     }
 
+    /// The shipped example parses (it is never connected to).
+    #[test]
+    fn the_example_inventory_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/inventory.example.toml");
+        let hosts = load(&path, None).unwrap();
+        assert_eq!(hosts.len(), 4);
+        let db = hosts.iter().find(|h| h.name == "db01").unwrap();
+        assert_eq!(db.target.display(), "admin@10.0.2.21:2222");
+        let builder = hosts.iter().find(|h| h.name == "builder").unwrap();
+        assert_eq!(builder.root.as_deref(), Some(Path::new("/srv/images/el7-docker")));
+        assert_eq!(limit(hosts, &["china".into()]).unwrap().len(), 2);
+    }
+
     #[test]
     fn unknown_keys_are_errors_with_positions() {
         let err = inventory("[[hosts]]\nname = \"a\"\nadress = \"x\"\n")
