@@ -242,7 +242,10 @@ mod tests {
         let db = hosts.iter().find(|h| h.name == "db01").unwrap();
         assert_eq!(db.target.display(), "admin@10.0.2.21:2222");
         let builder = hosts.iter().find(|h| h.name == "builder").unwrap();
-        assert_eq!(builder.root.as_deref(), Some(Path::new("/srv/images/el7-docker")));
+        assert_eq!(
+            builder.root.as_deref(),
+            Some(Path::new("/srv/images/el7-docker"))
+        );
         assert_eq!(limit(hosts, &["china".into()]).unwrap().len(), 2);
     }
 

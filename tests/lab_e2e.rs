@@ -1,0 +1,295 @@
+//! End to end on the lab (lab/lab, lab/README.md): booted systemd hosts running a real
+//! dockerd from the lab's docker-ce repo, reached over SSH, with rdock-setup copied to the
+//! host and run there (`ssh root@HOST rdock-setup apply plan.toml`, the "SSH loop" way).
+//! The one fake is CentOS 7's yum, a shim over the real dnf (lab/README.md).
+//!
+//! The lab is machine-wide (a bridge, namespaces), so everything runs in ONE test, in
+//! order, and `lab down` runs at the end whatever happens.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use support::output_text;
+use support::run::{Run, assert_prediction_held, parse};
+
+fn lab_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/lab")
+}
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(lab_script())
+        .args(args)
+        .output()
+        .expect("lab/lab")
+}
+
+fn lab_ok(args: &[&str]) -> String {
+    let out = lab(args);
+    assert!(
+        out.status.success(),
+        "lab {args:?} failed:\n{}",
+        output_text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A shell line on a host.
+fn sh(host: &str, line: &str) -> String {
+    lab_ok(&["ssh", host, "sh", "-c", line]).trim().to_string()
+}
+
+/// Takes the lab down when the test ends, however it ends.
+struct Down;
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = lab(&["down"]);
+    }
+}
+
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let value = f();
+    eprintln!("e2e: {what}: {:.1}s", start.elapsed().as_secs_f64());
+    value
+}
+
+const LAB_DAEMON: &str = "storage-driver = \"vfs\"\niptables = false\nip-forward = false\nip-masq = false\nbridge = \"none\"\n";
+
+fn plan_text(mirrors: &[&str], version: &str) -> String {
+    let mirrors: Vec<String> = mirrors.iter().map(|m| format!("\"{m}\"")).collect();
+    format!(
+        "[repo]\nsource = \"http://10.213.0.1:8080\"\n\n[engine]\nversion = \"{version}\"\n\n[daemon]\n\
+         registry-mirrors = [{}]\n{LAB_DAEMON}",
+        mirrors.join(", ")
+    )
+}
+
+/// Copy the tool (once per host) and the plan, run apply there, parse the JSON report.
+fn apply_on(host: &str, plan: &str, extra: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.toml");
+    std::fs::write(&plan_path, plan).unwrap();
+    lab_ok(&["copy", host, plan_path.to_str().unwrap(), "/root/plan.toml"]);
+    let mut args = vec![
+        "ssh",
+        host,
+        "/root/rdock-setup",
+        "apply",
+        "/root/plan.toml",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    parse(lab(&args))
+}
+
+fn install_tool(host: &str) {
+    lab_ok(&[
+        "copy",
+        host,
+        env!("CARGO_BIN_EXE_rdock-setup"),
+        "/root/rdock-setup",
+    ]);
+}
+
+fn service_identity(host: &str) -> String {
+    sh(
+        host,
+        "systemctl show docker -p MainPID -p ActiveEnterTimestamp",
+    )
+}
+
+fn mirrors(host: &str) -> String {
+    sh(
+        host,
+        "docker info --format '{{json .RegistryConfig.Mirrors}}'",
+    )
+}
+
+/// A hash of everything a dry-run must not touch: /etc and the rpm database. SQLite's
+/// `-shm` file is left out: it is the shared-memory index any reader (`rpm -q`)
+/// rewrites, not data (../shared/TESTBED.md §1).
+fn state_hash(host: &str) -> String {
+    sh(
+        host,
+        "find /etc /var/lib/rpm -xdev -type f ! -name '*-shm' -print0 | sort -z | xargs -0 sha256sum | sha256sum",
+    )
+}
+
+fn fresh_host_converges(host: &str, engine: &str) {
+    install_tool(host);
+    let plan = plan_text(&["https://mirror-a.example.com"], "latest");
+
+    // e. dry-run touches nothing and predicts the apply exactly.
+    let before = state_hash(host);
+    let dry = timed(&format!("{host} dry-run"), || {
+        apply_on(host, &plan, &["--dry-run"])
+    });
+    assert_eq!(dry.code, Some(0), "{}", dry.text);
+    assert_eq!(
+        state_hash(host),
+        before,
+        "dry-run changed /etc or the rpm database"
+    );
+
+    // a. fresh host: apply converges and docker runs with the plan's settings.
+    let real = timed(&format!("{host} first apply"), || {
+        apply_on(host, &plan, &[])
+    });
+    assert_eq!(real.code, Some(0), "{}", real.text);
+    assert_prediction_held(&dry, &real);
+    assert_eq!(sh(host, "systemctl is-active docker"), "active");
+    assert_eq!(sh(host, "systemctl is-enabled docker"), "enabled");
+    assert_eq!(mirrors(host), "[\"https://mirror-a.example.com/\"]");
+    assert_eq!(
+        sh(host, "docker version --format '{{.Server.Version}}'"),
+        engine
+    );
+    assert!(
+        real.step("verify").summary.contains(engine),
+        "{}",
+        real.text
+    );
+
+    // b. a second apply changes nothing and does not restart docker.
+    let identity = service_identity(host);
+    let again = timed(&format!("{host} converged apply"), || {
+        apply_on(host, &plan, &[])
+    });
+    assert_eq!(again.code, Some(0), "{}", again.text);
+    assert_eq!(again.host_status, "ok", "{}", again.text);
+    assert!(again.changing().is_empty(), "{}", again.text);
+    assert_eq!(service_identity(host), identity, "docker was restarted");
+
+    // c. only the mirrors change: a reload, the new mirrors live, the diff reported.
+    let plan = plan_text(&["https://mirror-b.example.com"], "latest");
+    let pid = sh(host, "systemctl show docker -p MainPID --value");
+    let changed = timed(&format!("{host} mirror change"), || {
+        apply_on(host, &plan, &[])
+    });
+    assert_eq!(changed.code, Some(0), "{}", changed.text);
+    let diff = changed.step("daemon-json").diff.clone().unwrap_or_default();
+    assert!(
+        diff.contains("+    \"https://mirror-b.example.com\""),
+        "{diff}"
+    );
+    assert!(
+        changed.step("service").summary.contains("reload docker"),
+        "{}",
+        changed.text
+    );
+    assert_eq!(
+        sh(host, "systemctl show docker -p MainPID --value"),
+        pid,
+        "reload, not restart"
+    );
+    assert_eq!(mirrors(host), "[\"https://mirror-b.example.com/\"]");
+}
+
+fn old_install_is_replaced(host: &str) {
+    install_tool(host);
+    sh(
+        host,
+        "yum -y install docker docker-common >/dev/null 2>&1 || dnf -y install docker docker-common >/dev/null",
+    );
+    sh(
+        host,
+        "mkdir -p /etc/docker && printf '{\\n  \"log-level\": \"warn\"\\n}\\n' > /etc/docker/daemon.json",
+    );
+    let plan = plan_text(&["https://mirror-a.example.com"], "latest");
+    let run = timed(&format!("{host} old install replaced"), || {
+        apply_on(host, &plan, &[])
+    });
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    let old = sh(host, "rpm -q docker docker-common || true");
+    assert!(old.contains("package docker is not installed"), "{old}");
+    assert!(
+        old.contains("package docker-common is not installed"),
+        "{old}"
+    );
+    let daemon = sh(host, "cat /etc/docker/daemon.json");
+    let json: serde_json::Value = serde_json::from_str(&daemon).unwrap();
+    assert_eq!(
+        json["log-level"], "warn",
+        "the operator's key survived: {daemon}"
+    );
+    assert_eq!(sh(host, "systemctl is-active docker"), "active");
+    assert_eq!(
+        sh(host, "docker info --format '{{.LoggingDriver}}'"),
+        "json-file"
+    );
+}
+
+fn nothing_left(what: &str) {
+    // pgrep runs directly (not under sh) so that it never finds its own command line.
+    let checks: [(&str, &[&str]); 6] = [
+        (
+            "network namespaces",
+            &["sh", "-c", "ip netns list | grep rdlab || true"],
+        ),
+        (
+            "links",
+            &["sh", "-c", "ip -o link show | grep rdlab || true"],
+        ),
+        (
+            "mounts",
+            &[
+                "sh",
+                "-c",
+                "findmnt -rn -o TARGET,SOURCE | grep -E 'rdock-lab|rdlab' || true",
+            ],
+        ),
+        (
+            "cgroups",
+            &[
+                "sh",
+                "-c",
+                "find /sys/fs/cgroup -maxdepth 8 -type d -name 'rdlab-*' 2>/dev/null || true",
+            ],
+        ),
+        ("nspawn processes", &["pgrep", "-a", "-x", "systemd-nspawn"]),
+        ("repo server", &["pgrep", "-af", "http.server 8080"]),
+    ];
+    for (name, argv) in checks {
+        let out = Command::new(argv[0]).args(&argv[1..]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.trim().is_empty(),
+            "{what}: {name} left behind:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn lab_end_to_end() {
+    let _down = Down;
+    timed("lab up 2 centos7 (build included when cold)", || {
+        lab_ok(&["up", "2"])
+    });
+    timed("lab up 1 rocky9", || {
+        lab_ok(&["up", "1", "--variant", "rocky9"])
+    });
+
+    fresh_host_converges("el7-1", "26.1.4");
+    old_install_is_replaced("el7-2");
+    // f. the same on Rocky 9, through dnf.
+    fresh_host_converges("el9-1", "26.1.4");
+
+    timed("lab reset el7-1", || lab_ok(&["reset", "el7-1"]));
+    assert!(
+        lab(&["ssh", "el7-1", "rpm", "-q", "docker-ce"])
+            .status
+            .code()
+            != Some(0),
+        "reset brings the host back fresh"
+    );
+
+    timed("lab down", || lab_ok(&["down"]));
+    nothing_left("after down");
+    timed("lab down again", || lab_ok(&["down"]));
+    nothing_left("after a second down");
+}
