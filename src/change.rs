@@ -85,6 +85,11 @@ pub enum Change {
         default_mode: u32,
         backup: Option<PathBuf>,
     },
+    /// The tool's own record on the target, written atomically, no backup.
+    Record {
+        path: PathBuf,
+        bytes: Vec<u8>,
+    },
     /// Put a file back if a package removal took it away (rpm moves a modified
     /// %config file such as the old docker's daemon.json to .rpmsave).
     KeepFile {
@@ -115,6 +120,7 @@ impl Change {
                 Some(_) => format!("update {}", path.display()),
             },
             Change::KeepFile { path, .. } => format!("keep {} through the removal", path.display()),
+            Change::Record { path, .. } => format!("record the keys it owns in {}", path.display()),
             Change::DeleteTree { path, size } => {
                 format!("delete {} ({})", path.display(), human_size(*size))
             }
@@ -169,6 +175,7 @@ impl Change {
                 backup,
                 ..
             } => host.write_file(path, new, *default_mode, backup.as_deref())?,
+            Change::Record { path, bytes } => host.write_file(path, bytes, 0o644, None)?,
             Change::KeepFile { path, bytes } => {
                 if host.read_file(path)?.is_none() {
                     host.write_file(path, bytes, 0o644, None)?;

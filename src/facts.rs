@@ -1,7 +1,7 @@
 //! Everything the steps decide on, read from the target in one pass.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -13,6 +13,8 @@ use crate::packages::backend::{RPM_QUERY_FORMAT, parse_rpm_query};
 use crate::packages::mirrors::REPO_FILE;
 use crate::packages::rpmver::Evr;
 use crate::plan::Plan;
+use crate::state::STATE_FILE;
+use crate::unit::{self, UnitFiles};
 
 pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 pub const DOCKER_DATA: &str = "/var/lib/docker";
@@ -59,7 +61,16 @@ pub struct Facts {
     pub daemon_json: Option<Vec<u8>>,
     #[serde(skip)]
     pub repo_file: Option<Vec<u8>>,
+    /// The tool's own record on the target (`state::STATE_FILE`).
+    #[serde(skip)]
+    pub state: Option<Vec<u8>>,
     pub service: ServiceState,
+    /// The docker unit, its drop-ins and environment files.
+    #[serde(skip)]
+    pub unit: UnitFiles,
+    /// `docker info` of the running daemon, when it answered.
+    #[serde(skip)]
+    pub docker_info: Option<serde_json::Value>,
     /// Size of /var/lib/docker, read only when the plan may purge it.
     pub docker_data_size: Option<u64>,
 }
@@ -117,80 +128,108 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         Query::Read("/etc/centos-release".into()),
         Query::Read(DAEMON_JSON.into()),
         Query::Read(REPO_FILE.into()),
+        Query::Read(STATE_FILE.into()),
     ];
+    // The docker unit as systemd runs it: unit file, drop-ins, environment files.
+    queries.extend(unit::UNIT_PATHS.iter().map(|p| Query::Read(p.into())));
+    queries.extend(unit::DROPIN_DIRS.iter().map(|d| Query::ConfDir(d.into())));
+    queries.extend(unit::ENV_FILES.iter().map(|p| Query::Read(p.into())));
     // On a tree with no rpm database yet, `rpm -q` would create one: nothing is
     // installed there, so rpm is not asked.
     let rpmdb = queries.len();
     queries.push(Query::AnyExists(
         RPMDB_DIRS.iter().map(PathBuf::from).collect(),
     ));
-    queries.extend([
-        Query::Run {
-            argv: host.rpm_argv(&rpm_args),
-            when: When::IfExists(rpmdb),
-        },
-        Query::Run {
-            argv: host.systemctl_argv(&[
-                "show",
-                DOCKER_UNIT,
-                "--property=LoadState,ActiveState,UnitFileState,MainPID",
-            ]),
-            when: When::Online,
-        },
-        // Offline, only the unit files tell: `is-enabled` reads them without systemd.
-        Query::Run {
-            argv: host.systemctl_argv(&["is-enabled", DOCKER_UNIT]),
-            when: When::Offline,
-        },
-    ]);
+    let rpm_at = queries.len();
+    queries.push(Query::Run {
+        argv: host.rpm_argv(&rpm_args),
+        when: When::IfExists(rpmdb),
+    });
+    let show_at = queries.len();
+    queries.push(Query::Run {
+        argv: host.systemctl_argv(&[
+            "show",
+            DOCKER_UNIT,
+            "--property=LoadState,ActiveState,UnitFileState,MainPID",
+        ]),
+        when: When::Online,
+    });
+    // Offline, only the unit files tell: `is-enabled` reads them without systemd.
+    let enabled_at = queries.len();
+    queries.push(Query::Run {
+        argv: host.systemctl_argv(&["is-enabled", DOCKER_UNIT]),
+        when: When::Offline,
+    });
+    // Online, what the running daemon says (version, containers, live settings): a
+    // converged host is verified from this answer, with no further command.
+    let info_at = queries.len();
+    queries.push(Query::Run {
+        argv: DOCKER_INFO.iter().map(|s| s.to_string()).collect(),
+        when: When::Online,
+    });
     if plan.cleanup.purge_data {
         queries.push(Query::TreeSize(DOCKER_DATA.into()));
     }
     let answers = host.probe(&queries)?;
-    let mut answers = answers.into_iter();
-    let mut next = || {
-        answers
-            .next()
-            .ok_or_else(|| Error::other("a fact query went unanswered"))
-    };
-    let (Answer::Uname(uname), Answer::Bool(is_root), Answer::Online(online)) =
-        (next()?, next()?, next()?)
-    else {
-        return Err(Error::other("fact answers out of order"));
-    };
-    let mut files = Vec::new();
-    for _ in 0..5 {
-        match next()? {
-            Answer::File(bytes) => files.push(bytes),
-            _ => return Err(Error::other("fact answers out of order")),
+    if answers.len() != queries.len() {
+        return Err(Error::other("a fact query went unanswered"));
+    }
+    // Answers are read back by what was asked, not by position.
+    let mut files: BTreeMap<PathBuf, Option<Vec<u8>>> = BTreeMap::new();
+    let (mut uname, mut is_root, mut online) = (None, false, Err(String::new()));
+    let (mut installed, mut service, mut docker_data_size) =
+        (BTreeMap::new(), ServiceState::default(), None);
+    let mut docker_info = None;
+    let mut dropin_dirs = Vec::new();
+    for (i, (query, answer)) in queries.iter().zip(answers).enumerate() {
+        match (query, answer) {
+            (Query::Uname, Answer::Uname(u)) => uname = Some(u),
+            (Query::IsRootUser, Answer::Bool(b)) => is_root = b,
+            (Query::SystemdOnline, Answer::Online(state)) => online = state,
+            (Query::Read(path), Answer::File(bytes)) => {
+                files.insert(path.clone(), bytes);
+            }
+            // rpm's exit status counts the packages not installed: not an error.
+            (_, Answer::Output(Some(output))) if i == rpm_at => {
+                installed = parse_rpm_query(&output.stdout)
+            }
+            (_, Answer::Output(Some(output))) if i == show_at => {
+                service = parse_systemctl_show(&output.stdout)
+            }
+            (_, Answer::Output(Some(output))) if i == enabled_at => {
+                service = parse_is_enabled(&output)
+            }
+            (_, Answer::Output(Some(output))) if i == info_at => {
+                docker_info = parse_docker_info(&output)
+            }
+            (Query::TreeSize(_), Answer::Size(size)) => docker_data_size = size,
+            (Query::ConfDir(dir), Answer::Files(found)) => dropin_dirs.push((dir.clone(), found)),
+            _ => {}
         }
     }
-    let [
-        os_release,
-        redhat_release,
-        centos_release,
-        daemon_json,
-        repo_file,
-    ] = <[Option<Vec<u8>>; 5]>::try_from(files)
-        .map_err(|_| Error::other("fact answers out of order"))?;
-    let _rpmdb = next()?;
-    let installed = match next()? {
-        // rpm's exit status counts the packages that are not installed: not an error.
-        Answer::Output(Some(output)) => parse_rpm_query(&output.stdout),
-        _ => BTreeMap::new(),
+    let uname = uname.ok_or_else(|| Error::other("the target did not say its kernel release"))?;
+    let mut file = |path: &str| files.remove(Path::new(path)).flatten();
+    let distro = distro_from(
+        file("/etc/os-release"),
+        file("/etc/redhat-release"),
+        file("/etc/centos-release"),
+    );
+    let (daemon_json, repo_file, state) = (file(DAEMON_JSON), file(REPO_FILE), file(STATE_FILE));
+    let mut unit = UnitFiles {
+        main: unit::UNIT_PATHS
+            .iter()
+            .find_map(|p| file(p).map(|bytes| (PathBuf::from(p), bytes))),
+        ..UnitFiles::default()
     };
-    let service = match (next()?, next()?) {
-        (Answer::Output(Some(show)), _) => parse_systemctl_show(&show.stdout),
-        (_, Answer::Output(Some(is_enabled))) => parse_is_enabled(&is_enabled),
-        _ => ServiceState::default(),
-    };
-    let docker_data_size = match next() {
-        Ok(Answer::Size(size)) => size,
-        _ => None,
-    };
+    unit.set_dropins(dropin_dirs);
+    for path in unit::ENV_FILES {
+        if let Some(bytes) = file(path) {
+            unit.env_files.insert(PathBuf::from(path), bytes);
+        }
+    }
 
     Ok(Facts {
-        distro: distro_from(os_release, redhat_release, centos_release),
+        distro,
         kernel_release: uname.release,
         machine: uname.machine,
         is_root,
@@ -198,7 +237,10 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         installed,
         daemon_json,
         repo_file,
+        state,
         service,
+        docker_info,
+        unit,
         docker_data_size,
     })
 }
@@ -214,6 +256,16 @@ fn distro_from(
         .and_then(|b| Distro::from_os_release(&text(b)))
         .or_else(|| redhat_release.and_then(|b| Distro::from_release_file(&text(b))))
         .or_else(|| centos_release.and_then(|b| Distro::from_release_file(&text(b))))
+}
+
+/// How the running daemon is asked what it runs with.
+pub const DOCKER_INFO: &[&str] = &["docker", "info", "--format", "{{json .}}"];
+
+pub fn parse_docker_info(output: &CmdOutput) -> Option<serde_json::Value> {
+    if !output.success() {
+        return None;
+    }
+    serde_json::from_str(output.stdout.trim()).ok()
 }
 
 fn parse_is_enabled(output: &CmdOutput) -> ServiceState {

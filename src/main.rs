@@ -9,6 +9,7 @@ mod error;
 mod facts;
 mod fleet;
 mod fold;
+mod health;
 mod host;
 mod interrupt;
 mod inventory;
@@ -18,8 +19,10 @@ mod recap;
 mod report;
 mod runner;
 mod service;
+mod state;
 mod steps;
 mod suggest;
+mod unit;
 
 use std::path::PathBuf;
 

@@ -72,6 +72,9 @@ pub struct EnginePlan {
 #[derive(Debug, Clone)]
 pub struct ServicePlan {
     pub restart: RestartPolicy,
+    /// How long a reloaded or restarted docker may take to be active with the new
+    /// settings before the change is rolled back.
+    pub health_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -159,12 +162,14 @@ impl Default for RawEngine {
 #[serde(deny_unknown_fields, default)]
 struct RawService {
     restart: RestartPolicy,
+    health_timeout: u64,
 }
 
 impl Default for RawService {
     fn default() -> Self {
         RawService {
             restart: RestartPolicy::Auto,
+            health_timeout: 60,
         }
     }
 }
@@ -356,6 +361,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
         daemon,
         service: ServicePlan {
             restart: raw.service.restart,
+            health_timeout: std::time::Duration::from_secs(raw.service.health_timeout),
         },
     })
 }

@@ -1,11 +1,13 @@
 //! One host through the whole flow: facts, preflight, checks, then (unless dry-run)
 //! apply the planned changes in order, run the handlers, verify, and report.
 
-use std::time::SystemTime;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use crate::checks;
 use crate::error::{Error, Result};
 use crate::facts::{self, Facts};
+use crate::health;
 use crate::host::Host;
 use crate::interrupt;
 use crate::packages::backend::PackageTool;
@@ -95,15 +97,93 @@ fn converge_into(
         };
         report.steps.push(step_report(step, status));
     }
+    // A service action that failed, or that leaves docker unhealthy, is rolled back.
+    let service_failed = report
+        .steps
+        .iter()
+        .any(|s| s.id == service::ID && s.status == StepStatus::Failed);
     if let Some(err) = failed {
+        if service_failed {
+            return Err(recover(host, plan, &facts, &steps, err.to_string(), report));
+        }
         return Err(err);
     }
 
-    report.steps.push(verify(host, plan, &facts, options)?);
+    let acted = !options.dry_run
+        && steps
+            .iter()
+            .any(|s| s.id == service::ID && s.changes_anything());
+    let verified = if acted && facts.offline.is_none() {
+        match health::wait_healthy(host, Some(plan), plan.service.health_timeout) {
+            Ok(info) => answered(&info),
+            Err(why) => return Err(recover(host, plan, &facts, &steps, why, report)),
+        }
+    } else {
+        verify(host, plan, &facts, options)?
+    };
+    report.steps.push(verified);
     if pending {
         report.status = HostStatus::Changed;
     }
     Ok(())
+}
+
+/// docker did not come back healthy: put the previous daemon.json back when this run
+/// changed it, and make the error say what happened and why, from the journal.
+fn recover(
+    host: &Host,
+    plan: &Plan,
+    facts: &Facts,
+    steps: &[StepPlan],
+    why: String,
+    report: &mut HostReport,
+) -> Error {
+    let reason = health::journal_reason(host);
+    let daemon_changed = steps
+        .iter()
+        .any(|s| s.id == daemon::ID && s.changes_anything());
+    let outcome = if daemon_changed {
+        let failed_copy = PathBuf::from(format!("{}.rdock-setup-failed", facts::DAEMON_JSON));
+        match health::roll_back(host, facts, &failed_copy, plan.service.health_timeout) {
+            Ok(()) => format!(
+                "rolled back: the previous {} is back (the failed one is kept as {}) and docker is active with the old settings",
+                facts::DAEMON_JSON,
+                failed_copy.display()
+            ),
+            Err(err) => format!("the rollback failed too: {err}"),
+        }
+    } else {
+        "this run did not change daemon.json, so there was nothing to roll back".to_string()
+    };
+    report.steps.push(StepReport {
+        id: VERIFY_ID.into(),
+        status: StepStatus::Failed,
+        summary: format!("docker is not healthy after the change: {why}"),
+        diff: None,
+        notes: vec![outcome.clone()],
+    });
+    let journal = if reason.is_empty() {
+        String::new()
+    } else {
+        format!("\n  journal:\n    {}", reason.replace('\n', "\n    "))
+    };
+    Error::other(format!(
+        "docker is not healthy after the change: {why}; {outcome}{journal}"
+    ))
+}
+
+fn answered(info: &serde_json::Value) -> StepReport {
+    StepReport {
+        id: VERIFY_ID.into(),
+        status: StepStatus::Unchanged,
+        summary: format!(
+            "docker answers: server {}, {} container(s) running",
+            info["ServerVersion"].as_str().unwrap_or("?"),
+            info["ContainersRunning"]
+        ),
+        diff: None,
+        notes: Vec::new(),
+    }
 }
 
 /// Every step's plan, in order; the preflight result is recorded in `report`.
@@ -216,22 +296,17 @@ fn verify(host: &Host, plan: &Plan, facts: &Facts, options: Options) -> Result<S
             "engine.enable = false: docker is not expected to run".into(),
         ));
     }
-    let output = host.run_ok(
-        vec![
-            "docker".into(),
-            "version".into(),
-            "--format".into(),
-            "{{.Server.Version}}".into(),
-        ],
-        "docker does not answer; see `systemctl status docker` and `journalctl -u docker`",
-    )?;
-    Ok(StepReport {
-        id: VERIFY_ID.into(),
-        status: StepStatus::Unchanged,
-        summary: format!("docker answers: server {}", output.stdout.trim()),
-        diff: None,
-        notes: Vec::new(),
-    })
+    // A converged host is verified from the facts' `docker info`: no extra command.
+    match &facts.docker_info {
+        Some(info) => Ok(answered(info)),
+        None => health::wait_healthy(host, None, Duration::from_secs(5))
+            .map(|info| answered(&info))
+            .map_err(|why| {
+                Error::other(format!(
+                    "docker does not answer: {why}; see `systemctl status docker` and `journalctl -u docker`"
+                ))
+            }),
+    }
 }
 
 fn describe_target(facts: &Facts) -> String {

@@ -224,6 +224,59 @@ fn old_install_is_replaced(host: &str) {
     );
 }
 
+/// The controller's own binary converges the hosts over SSH, nothing copied to them.
+fn fleet_over_ssh(hosts: &[&str]) {
+    let cache = std::env::var("LAB_CACHE").unwrap_or_else(|_| "/var/cache/rdock-lab".into());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host 10.213.0.*\n  User root\n  IdentityFile {cache}/id_ed25519\n  IdentitiesOnly yes\n  UserKnownHostsFile {cache}/known_hosts\n"
+        ),
+    )
+    .unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        plan_text(&["https://mirror-fleet.example.com"], "latest"),
+    )
+    .unwrap();
+    let mut inventory = String::new();
+    for host in hosts {
+        let ip = lab_ok(&["ip", host]).trim().to_string();
+        inventory.push_str(&format!(
+            "[[hosts]]\nname = \"{host}\"\naddress = \"{ip}\"\n\n"
+        ));
+    }
+    let inventory_path = dir.path().join("inventory.toml");
+    std::fs::write(&inventory_path, inventory).unwrap();
+    let out = timed("fleet apply over ssh to 3 lab hosts", || {
+        Command::new(env!("CARGO_BIN_EXE_rdock-setup"))
+            .args([
+                "apply",
+                plan.to_str().unwrap(),
+                "--inventory",
+                inventory_path.to_str().unwrap(),
+            ])
+            .args(["--ssh-config", config.to_str().unwrap(), "--format", "json"])
+            .output()
+            .unwrap()
+    });
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["changed"], hosts.len(), "{text}");
+    for host in hosts {
+        assert_eq!(sh(host, "systemctl is-active docker"), "active", "{host}");
+        assert_eq!(
+            mirrors(host),
+            "[\"https://mirror-fleet.example.com/\"]",
+            "{host}"
+        );
+    }
+}
+
 fn nothing_left(what: &str) {
     // pgrep runs directly (not under sh) so that it never finds its own command line.
     let checks: [(&str, &[&str]); 6] = [
@@ -287,6 +340,9 @@ fn lab_end_to_end() {
             != Some(0),
         "reset brings the host back fresh"
     );
+
+    // Issue 4 b: the agentless way: one controller, a fresh host and two converged ones.
+    fleet_over_ssh(&["el7-1", "el7-2", "el9-1"]);
 
     timed("lab down", || lab_ok(&["down"]));
     nothing_left("after down");

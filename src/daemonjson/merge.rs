@@ -38,6 +38,7 @@ pub fn changed_keys(existing: &Map<String, Value>, desired: &Map<String, Value>)
 
 /// Whether the file must be rewritten: true exactly when a key of `desired` differs
 /// semantically. Formatting, key order and whitespace alone never cause a write.
+#[cfg(test)]
 pub fn needs_write(existing: &Map<String, Value>, desired: &Map<String, Value>) -> bool {
     desired
         .iter()

@@ -19,7 +19,7 @@ mod render;
 mod validate;
 
 pub use keys::is_reloadable;
-pub use merge::{changed_keys, merge, needs_write};
+pub use merge::{changed_keys, merge};
 pub use parse::parse_existing;
 pub use render::render;
 pub use validate::{Severity, validate_desired};

@@ -158,6 +158,26 @@ impl Transport for LocalTransport {
         }
     }
 
+    fn conf_dir(&self, root: Option<&Path>, dir: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
+        let real = inroot::resolve(root, dir)?;
+        let entries = match fs::read_dir(&real) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err),
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Like systemd: *.conf, following symlinks, regular files only.
+            if name.ends_with(".conf") && fs::metadata(entry.path()).is_ok_and(|m| m.is_file()) {
+                files.push((name, fs::read(entry.path())?));
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
     fn scratch_dir(&self) -> io::Result<Box<dyn ScratchDir>> {
         let dir = tempfile::Builder::new().prefix("rdock-setup.").tempdir()?;
         Ok(Box::new(LocalScratch(dir)))

@@ -21,6 +21,9 @@ pub enum Query {
     },
     /// Bytes of the files below a directory; `None` when it does not exist.
     TreeSize(PathBuf),
+    /// The `*.conf` files of a directory (systemd drop-ins), by name, sorted; none
+    /// when the directory does not exist.
+    ConfDir(PathBuf),
 }
 
 /// When a `Run` query runs.
@@ -42,6 +45,7 @@ pub enum Answer {
     /// `None`: the query's condition did not hold, so it did not run.
     Output(Option<CmdOutput>),
     Size(Option<u64>),
+    Files(Vec<(String, Vec<u8>)>),
 }
 
 impl When {

@@ -93,6 +93,12 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<String> {
                     words?.join(" ")
                 ));
             }
+            Query::ConfDir(dir) => s.push_str(&format!(
+                "rd_p=$(rd_path {p}); rd_n=0; for rd_f in \"$rd_p\"/*.conf; do [ -f \"$rd_f\" ] && rd_n=$((rd_n + 1)); done; \
+                 echo \"@@rdock {i} dir $rd_n\"; for rd_f in \"$rd_p\"/*.conf; do [ -f \"$rd_f\" ] || continue; \
+                 printf '@@rdock {i} entry %s %s\\n' $(wc -c <\"$rd_f\") \"${{rd_f##*/}}\"; cat -- \"$rd_f\"; done\n",
+                p = quote_path(dir)?
+            )),
             Query::TreeSize(path) => s.push_str(&format!(
                 "rd_p=$(rd_path {p}); if [ -e \"$rd_p\" ]; then \
                  echo \"@@rdock {i} size $(find \"$rd_p\" -type f -printf '%s\\n' 2>/dev/null | awk '{{s+=$1}} END {{printf \"%d\", s}}')\"; \
@@ -156,6 +162,27 @@ pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Resul
             (Query::Run { .. }, "skip") => Answer::Output(None),
             (Query::TreeSize(_), "size") => Answer::Size(Some(number()? as u64)),
             (Query::TreeSize(_), "nosize") => Answer::Size(None),
+            (Query::ConfDir(_), "dir") => {
+                let count = number()?;
+                let mut files = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let entry = reader.header(i)?;
+                    let rest = entry
+                        .strip_prefix(&format!("@@rdock {i} entry "))
+                        .ok_or_else(|| {
+                            bad(format!("answer {i}: expected an entry, got {entry:?}"))
+                        })?;
+                    let (len, name) = rest
+                        .split_once(' ')
+                        .ok_or_else(|| bad(format!("answer {i}: malformed entry {entry:?}")))?;
+                    let len = len
+                        .parse()
+                        .map_err(|_| bad(format!("answer {i}: malformed entry {entry:?}")))?;
+                    files.push((name.to_string(), reader.take(len)?.to_vec()));
+                }
+                files.sort();
+                Answer::Files(files)
+            }
             _ => {
                 return Err(bad(format!(
                     "answer {i}: unexpected {header:?} for {query:?}"
@@ -232,6 +259,15 @@ mod tests {
         )
         .unwrap();
         std::fs::create_dir_all(root.join("var/lib/docker/a")).unwrap();
+        let dropins = root.join("real/etc/systemd/system/docker.service.d");
+        std::fs::create_dir_all(&dropins).unwrap();
+        std::fs::write(
+            dropins.join("http proxy.conf"),
+            "[Service]\nEnvironment=\"A=b c\"\n",
+        )
+        .unwrap();
+        std::fs::write(dropins.join("10-a.conf"), "").unwrap();
+        std::fs::write(dropins.join("ignored.txt"), "x").unwrap();
         std::fs::write(root.join("var/lib/docker/a/f"), vec![0u8; 1000]).unwrap();
         let queries = vec![
             Query::Uname,
@@ -254,6 +290,8 @@ mod tests {
             },
             Query::TreeSize("/var/lib/docker".into()),
             Query::TreeSize("/var/lib/nothing".into()),
+            Query::ConfDir("/etc/systemd/system/docker.service.d".into()),
+            Query::ConfDir("/etc/nothing.d".into()),
         ];
         let script = script(Some(&root), &queries).unwrap();
         let out = Command::new("sh").args(["-c", &script]).output().unwrap();

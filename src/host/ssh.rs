@@ -432,6 +432,16 @@ impl Transport for SshTransport {
             .map(|_| ())
     }
 
+    fn conf_dir(&self, root: Option<&Path>, dir: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
+        match self
+            .probe(root, &[Query::ConfDir(dir.to_path_buf())])?
+            .pop()
+        {
+            Some(Answer::Files(files)) => Ok(files),
+            _ => Err(io::Error::other("no directory answer")),
+        }
+    }
+
     fn scratch_dir(&self) -> io::Result<Box<dyn ScratchDir>> {
         let out = self.inner.script_ok(
             "mktemp -d /tmp/rdock-setup.XXXXXX",

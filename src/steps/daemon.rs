@@ -1,6 +1,7 @@
 //! Merge the plan's `[daemon]` keys into /etc/docker/daemon.json: keys the plan names
-//! are set, every other key keeps its value and place; a file that is not valid JSON
-//! is an error and is never overwritten.
+//! are set, every other key keeps its value and place; a key the tool set earlier and
+//! the plan no longer names is removed if nobody changed it since (else kept, with a
+//! note). A file that is not valid JSON is an error and is never overwritten.
 
 use std::path::{Path, PathBuf};
 
@@ -9,14 +10,17 @@ use crate::change::Change;
 use crate::daemonjson;
 use crate::error::{Error, Result};
 use crate::facts::DAEMON_JSON;
+use crate::state::{STATE_FILE, State};
+use crate::unit;
 
 pub const ID: &str = "daemon-json";
 
-/// The step, plus the keys whose values change (the service step decides between
-/// reload and restart from them).
+/// The step, plus the keys whose values change or go (the service step decides
+/// between reload and restart from them).
 pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
     let desired = &ctx.plan.daemon;
-    if desired.is_empty() {
+    let state = State::parse(ctx.facts.state.as_deref());
+    if desired.is_empty() && state.daemon_json.is_empty() {
         return Ok((
             StepPlan::unchanged(ID, "the plan sets no daemon.json keys"),
             Vec::new(),
@@ -35,28 +39,90 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
             ),
         })?,
     };
-    if !daemonjson::needs_write(&existing, desired) {
-        let keys: Vec<&str> = desired.keys().map(String::as_str).collect();
-        return Ok((
-            StepPlan::unchanged(ID, format!("{DAEMON_JSON} already has {}", keys.join(", "))),
-            Vec::new(),
-        ));
+
+    // A key also passed as a dockerd flag would keep docker from starting: refuse it now.
+    let flags = unit::dockerd_flags(&ctx.facts.unit).unwrap_or_else(unit::stock_flags);
+    if let Some((key, flag)) = unit::conflict(desired.keys(), &flags) {
+        return Err(Error::other(format!(
+            "{}; nothing was changed",
+            unit::explain(&key, &flag)
+        )));
     }
-    let changed = daemonjson::changed_keys(&existing, desired);
-    let merged = daemonjson::merge(&existing, desired);
-    let path = Path::new(DAEMON_JSON);
-    let change = Change::File {
-        path: path.to_path_buf(),
-        old: ctx.facts.daemon_json.clone(),
-        new: daemonjson::render(&merged),
-        default_mode: 0o644,
-        backup: ctx
-            .facts
-            .daemon_json
-            .as_ref()
-            .map(|_| ctx.backup_path(path)),
-    };
-    let mut step = StepPlan::with_changes(ID, vec![change]);
-    step.summary = format!("{} (keys: {})", step.summary, changed.join(", "));
+
+    // Keys this tool set before that the plan dropped: removed only when untouched.
+    let mut notes = Vec::new();
+    let mut dropped = Vec::new();
+    for (key, value) in &state.daemon_json {
+        if desired.contains_key(key) {
+            continue;
+        }
+        match existing.get(key) {
+            Some(current) if current == value => dropped.push(key.clone()),
+            Some(_) => notes.push(format!(
+                "{key} is kept: the plan no longer names it, but it was changed by hand after rdock-setup set it"
+            )),
+            None => {}
+        }
+    }
+    let mut changed = daemonjson::changed_keys(&existing, desired);
+    let mut merged = daemonjson::merge(&existing, desired);
+    for key in &dropped {
+        merged.shift_remove(key);
+    }
+    changed.extend(dropped.iter().cloned());
+
+    // The record: keys the plan names that this tool set (now or before).
+    let mut owned = State::default();
+    for (key, value) in desired {
+        if state.daemon_json.contains_key(key) || changed.contains(key) {
+            owned.daemon_json.insert(key.clone(), value.clone());
+        }
+    }
+
+    let mut changes = Vec::new();
+    if merged != existing {
+        let path = Path::new(DAEMON_JSON);
+        changes.push(Change::File {
+            path: path.to_path_buf(),
+            old: ctx.facts.daemon_json.clone(),
+            new: daemonjson::render(&merged),
+            default_mode: 0o644,
+            backup: ctx
+                .facts
+                .daemon_json
+                .as_ref()
+                .map(|_| ctx.backup_path(path)),
+        });
+    }
+    if owned != state || (ctx.facts.state.is_none() && !owned.daemon_json.is_empty()) {
+        changes.push(Change::Record {
+            path: PathBuf::from(STATE_FILE),
+            bytes: owned.render(),
+        });
+    }
+    if changes.is_empty() {
+        let keys: Vec<&str> = desired.keys().map(String::as_str).collect();
+        let mut step =
+            StepPlan::unchanged(ID, format!("{DAEMON_JSON} already has {}", keys.join(", ")));
+        step.notes = notes;
+        return Ok((step, Vec::new()));
+    }
+    let mut step = StepPlan::with_changes(ID, changes);
+    if !changed.is_empty() {
+        let mut summary = format!(
+            "{} (keys: {}",
+            step.summary,
+            daemonjson::changed_keys(&existing, desired).join(", ")
+        );
+        if !dropped.is_empty() {
+            summary.push_str(&format!(
+                "; removed, set earlier by rdock-setup: {}",
+                dropped.join(", ")
+            ));
+        }
+        summary.push(')');
+        step.summary = summary;
+    }
+    step.notes = notes;
     Ok((step, changed))
 }

@@ -1,0 +1,164 @@
+//! After docker was reloaded, restarted or started: wait (bounded) until the service is
+//! active and the daemon reports the plan's settings; if it does not, put the previous
+//! daemon.json back, restart, and say why from the journal.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::facts::{DAEMON_JSON, DOCKER_INFO, DOCKER_UNIT, Facts, parse_docker_info};
+use crate::host::Host;
+use crate::host::shell::command_line;
+use crate::plan::Plan;
+use crate::state::STATE_FILE;
+
+const POLL: Duration = Duration::from_millis(500);
+
+/// Wait until docker is active and shows `plan`'s observable settings. `Ok(info)` or
+/// `Err(why not)` once `timeout` has passed.
+pub fn wait_healthy(
+    host: &Host,
+    plan: Option<&Plan>,
+    timeout: Duration,
+) -> std::result::Result<Value, String> {
+    let deadline = Instant::now() + timeout;
+    // One command a poll: is-active, then (only if active) docker info.
+    let info = command_line(DOCKER_INFO).map_err(|e| e.to_string())?;
+    let script = format!("systemctl is-active {DOCKER_UNIT} || exit 3; {info}");
+    loop {
+        let last;
+        match host.run(vec!["sh".into(), "-c".into(), script.clone()]) {
+            Ok(output) if output.status == Some(3) => {
+                last = format!("docker.service is {}", output.stdout.trim());
+            }
+            Ok(output) => match parse_docker_info(&output) {
+                Some(info) => match plan.and_then(|p| mismatch(p, &info)) {
+                    None => return Ok(info),
+                    Some(why) => last = why,
+                },
+                None => last = format!("docker does not answer: {}", output.stderr.trim()),
+            },
+            Err(err) => last = err.to_string(),
+        }
+        if Instant::now() >= deadline {
+            return Err(last);
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// The first of the plan's daemon.json settings that `docker info` shows otherwise.
+/// Only settings `docker info` reports are compared.
+pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
+    for (key, want) in &plan.daemon {
+        let (field, have, want) = match key.as_str() {
+            "registry-mirrors" => (
+                "RegistryConfig.Mirrors",
+                mirrors(&info["RegistryConfig"]["Mirrors"]),
+                mirrors(want),
+            ),
+            "debug" => ("Debug", info["Debug"].clone(), want.clone()),
+            "live-restore" => (
+                "LiveRestoreEnabled",
+                info["LiveRestoreEnabled"].clone(),
+                want.clone(),
+            ),
+            "labels" => ("Labels", info["Labels"].clone(), want.clone()),
+            "storage-driver" => ("Driver", info["Driver"].clone(), want.clone()),
+            "log-driver" => ("LoggingDriver", info["LoggingDriver"].clone(), want.clone()),
+            "data-root" => ("DockerRootDir", info["DockerRootDir"].clone(), want.clone()),
+            "default-runtime" => (
+                "DefaultRuntime",
+                info["DefaultRuntime"].clone(),
+                want.clone(),
+            ),
+            _ => continue,
+        };
+        if have != want {
+            return Some(format!(
+                "docker info shows {field} = {have}, the plan wants {key} = {want}"
+            ));
+        }
+    }
+    None
+}
+
+/// Mirrors as docker reports them: with a trailing slash.
+fn mirrors(value: &Value) -> Value {
+    let list: Vec<Value> = value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|m| Value::String(format!("{}/", m.trim_end_matches('/'))))
+                .collect()
+        })
+        .unwrap_or_default();
+    Value::Array(list)
+}
+
+/// The last lines docker's journal has about why it failed.
+pub fn journal_reason(host: &Host) -> String {
+    let argv = vec![
+        "journalctl".into(),
+        "-u".into(),
+        DOCKER_UNIT.into(),
+        "-n".into(),
+        "40".into(),
+        "--no-pager".into(),
+        "-o".into(),
+        "cat".into(),
+    ];
+    match host.run(argv) {
+        Ok(output) => {
+            let lines: Vec<&str> = output
+                .stdout
+                .lines()
+                .filter(|l| {
+                    let l = l.to_ascii_lowercase();
+                    l.contains("error")
+                        || l.contains("fail")
+                        || l.contains("unable")
+                        || l.contains("invalid")
+                })
+                .collect();
+            let tail = &lines[lines.len().saturating_sub(6)..];
+            tail.join("\n")
+        }
+        Err(err) => format!("(journal unreadable: {err})"),
+    }
+}
+
+/// Put daemon.json and the tool's record back as they were before this run, restart
+/// docker, and check it is healthy again. The broken file is kept beside it.
+pub fn roll_back(host: &Host, facts: &Facts, failed_copy: &Path, timeout: Duration) -> Result<()> {
+    let path = Path::new(DAEMON_JSON);
+    match &facts.daemon_json {
+        Some(previous) => host.write_file(path, previous, 0o644, Some(failed_copy))?,
+        None => {
+            if let Some(broken) = host.read_file(path)? {
+                host.write_file(failed_copy, &broken, 0o644, None)?;
+            }
+            host.remove_tree(path)?;
+        }
+    }
+    match &facts.state {
+        Some(previous) => host.write_file(Path::new(STATE_FILE), previous, 0o644, None)?,
+        None => host.remove_tree(Path::new(STATE_FILE))?,
+    }
+    let _ = host.run(host.systemctl_argv(&["reset-failed", DOCKER_UNIT]));
+    host.run_ok(
+        host.systemctl_argv(&["restart", DOCKER_UNIT]),
+        "docker did not start even with the previous daemon.json; see `journalctl -u docker`",
+    )?;
+    wait_healthy(host, None, timeout)
+        .map(|_| ())
+        .map_err(|why| {
+            Error::other(format!(
+                "docker is not healthy after the rollback either: {why}"
+            ))
+        })
+}

@@ -1,0 +1,39 @@
+//! What the tool remembers on the target: the daemon.json keys it set and to what, so
+//! that a key the plan stops naming can be removed, but only if the tool set it and
+//! nobody changed it since. Kept at /var/lib/rdock-setup/state.json (inside the target
+//! root for a tree), written atomically like every other file.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub const STATE_FILE: &str = "/var/lib/rdock-setup/state.json";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// daemon.json keys this tool wrote, with the values it wrote.
+    #[serde(default)]
+    pub daemon_json: Map<String, Value>,
+}
+
+impl State {
+    /// The recorded state; an unreadable record is treated as empty, which only ever
+    /// makes the tool keep keys it might have removed.
+    pub fn parse(bytes: Option<&[u8]>) -> State {
+        match bytes.map(serde_json::from_slice::<State>) {
+            Some(Ok(state)) => state,
+            Some(Err(err)) => {
+                tracing::warn!(
+                    "{STATE_FILE} is unreadable ({err}); no daemon.json key will be removed"
+                );
+                State::default()
+            }
+            None => State::default(),
+        }
+    }
+
+    pub fn render(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_else(|_| b"{}".to_vec());
+        bytes.push(b'\n');
+        bytes
+    }
+}
