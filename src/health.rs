@@ -26,7 +26,9 @@ pub fn wait_healthy(
     let deadline = Instant::now() + timeout;
     // One command a poll: is-active, then (only if active) docker info.
     let info = command_line(DOCKER_INFO).map_err(|e| e.to_string())?;
-    let script = format!("systemctl is-active {DOCKER_UNIT} || exit 3; {info}");
+    let script = format!(
+        "state=$(systemctl is-active {DOCKER_UNIT}); [ \"$state\" = active ] || {{ echo \"$state\"; exit 3; }}; {info}"
+    );
     loop {
         let last;
         match host.run(vec!["sh".into(), "-c".into(), script.clone()]) {

@@ -152,7 +152,12 @@ impl Transport for LocalTransport {
 
     fn remove_tree(&self, root: Option<&Path>, path: &Path) -> io::Result<()> {
         let real = inroot::resolve(root, path)?;
-        match fs::remove_dir_all(&real) {
+        let removed = match fs::symlink_metadata(&real) {
+            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&real),
+            Ok(_) => fs::remove_file(&real),
+            Err(err) => Err(err),
+        };
+        match removed {
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
             other => other,
         }

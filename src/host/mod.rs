@@ -95,7 +95,16 @@ pub trait Transport {
                     Answer::Bool(any)
                 }
                 Query::Run { argv, when } => Answer::Output(if when.holds(&answers) {
-                    Some(self.run(argv)?)
+                    // A missing program answers like a shell would (127), as the
+                    // remote script's does: `docker` on a host without docker, say.
+                    Some(match self.run(argv) {
+                        Err(err) if err.kind() == std::io::ErrorKind::NotFound => CmdOutput {
+                            status: Some(127),
+                            stdout: String::new(),
+                            stderr: format!("{}: command not found", argv[0]),
+                        },
+                        other => other?,
+                    })
                 } else {
                     None
                 }),
