@@ -96,6 +96,11 @@ pub enum Change {
         path: PathBuf,
         bytes: Vec<u8>,
     },
+    /// A command that changes the target (`usermod`, `groupadd`); `what` for the report.
+    Command {
+        what: String,
+        argv: Vec<String>,
+    },
     DeleteTree {
         path: PathBuf,
         size: u64,
@@ -125,6 +130,7 @@ impl Change {
                 format!("delete {} ({})", path.display(), human_size(*size))
             }
             Change::Service { action, .. } => action.to_string(),
+            Change::Command { what, .. } => what.clone(),
         }
     }
 
@@ -182,6 +188,12 @@ impl Change {
                 }
             }
             Change::DeleteTree { path, .. } => host.remove_tree(path)?,
+            Change::Command { argv, what } => {
+                host.run_ok(
+                    argv.clone(),
+                    &format!("could not {what}; the run is safe to repeat"),
+                )?;
+            }
             Change::Service { argv, action } => {
                 let hint = format!(
                     "`{action}` failed; see `journalctl -u docker` on the target for the reason"

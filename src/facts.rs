@@ -65,6 +65,11 @@ pub struct Facts {
     #[serde(skip)]
     pub state: Option<Vec<u8>>,
     pub service: ServiceState,
+    /// /etc/passwd and /etc/group, read when the plan adds users to the docker group.
+    #[serde(skip)]
+    pub passwd: Option<Vec<u8>>,
+    #[serde(skip)]
+    pub group: Option<Vec<u8>>,
     /// The docker unit, its drop-ins and environment files.
     #[serde(skip)]
     pub unit: UnitFiles,
@@ -130,6 +135,10 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         Query::Read(REPO_FILE.into()),
         Query::Read(STATE_FILE.into()),
     ];
+    if !plan.engine.users.is_empty() {
+        queries.push(Query::Read("/etc/passwd".into()));
+        queries.push(Query::Read("/etc/group".into()));
+    }
     // The docker unit as systemd runs it: unit file, drop-ins, environment files.
     queries.extend(unit::UNIT_PATHS.iter().map(|p| Query::Read(p.into())));
     queries.extend(unit::DROPIN_DIRS.iter().map(|d| Query::ConfDir(d.into())));
@@ -215,6 +224,7 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         file("/etc/centos-release"),
     );
     let (daemon_json, repo_file, state) = (file(DAEMON_JSON), file(REPO_FILE), file(STATE_FILE));
+    let (passwd, group) = (file("/etc/passwd"), file("/etc/group"));
     let mut unit = UnitFiles {
         main: unit::UNIT_PATHS
             .iter()
@@ -241,6 +251,8 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         service,
         docker_info,
         unit,
+        passwd,
+        group,
         docker_data_size,
     })
 }

@@ -2,17 +2,17 @@
 //! active and the daemon reports the plan's settings; if it does not, put the previous
 //! daemon.json back, restart, and say why from the journal.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::change::Change;
 use crate::error::{Error, Result};
-use crate::facts::{DAEMON_JSON, DOCKER_INFO, DOCKER_UNIT, Facts, parse_docker_info};
+use crate::facts::{DOCKER_INFO, DOCKER_UNIT, Facts, parse_docker_info};
 use crate::host::Host;
 use crate::host::shell::command_line;
 use crate::plan::Plan;
-use crate::state::STATE_FILE;
 
 const POLL: Duration = Duration::from_millis(500);
 
@@ -84,6 +84,22 @@ pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
             ));
         }
     }
+    if let Some(proxy) = &plan.proxy {
+        for (field, want) in [
+            ("HttpProxy", &proxy.http_proxy),
+            ("HttpsProxy", &proxy.https_proxy),
+            ("NoProxy", &proxy.no_proxy),
+        ] {
+            // docker masks credentials in what it shows: compare only plain values.
+            let want = want.clone().unwrap_or_default();
+            if !want.contains('@') && info[field].as_str().unwrap_or("") != want {
+                return Some(format!(
+                    "docker info shows {field} = {}, the plan wants {want:?}",
+                    info[field]
+                ));
+            }
+        }
+    }
     None
 }
 
@@ -134,33 +150,57 @@ pub fn journal_reason(host: &Host) -> String {
     }
 }
 
-/// Put daemon.json and the tool's record back as they were before this run, restart
-/// docker, and check it is healthy again. The broken file is kept beside it.
-pub fn roll_back(host: &Host, facts: &Facts, failed_copy: &Path, timeout: Duration) -> Result<()> {
-    let path = Path::new(DAEMON_JSON);
-    match &facts.daemon_json {
-        Some(previous) => host.write_file(path, previous, 0o644, Some(failed_copy))?,
-        None => {
-            if let Some(broken) = host.read_file(path)? {
-                host.write_file(failed_copy, &broken, 0o644, None)?;
+/// Undo the file changes of this run that docker reads (daemon.json, drop-ins) and the
+/// tool's record, restart docker, and check it is healthy again. A file the run
+/// replaced gets its old content back (the failed one is kept beside it as
+/// `FILE.rdock-setup-failed`); a file the run created is removed.
+pub fn roll_back(
+    host: &Host,
+    changes: &[&Change],
+    facts: &Facts,
+    timeout: Duration,
+) -> Result<Vec<String>> {
+    let mut restored = Vec::new();
+    let mut units_touched = false;
+    for change in changes {
+        match change {
+            Change::File { path, old, .. } => {
+                let failed_copy = PathBuf::from(format!("{}.rdock-setup-failed", path.display()));
+                match old {
+                    Some(previous) => host.write_file(path, previous, 0o644, Some(&failed_copy))?,
+                    None => {
+                        if let Some(broken) = host.read_file(path)? {
+                            host.write_file(&failed_copy, &broken, 0o644, None)?;
+                        }
+                        host.remove_tree(path)?;
+                    }
+                }
+                units_touched |= path.starts_with("/etc/systemd");
+                restored.push(format!(
+                    "{} (the failed one is kept as {})",
+                    path.display(),
+                    failed_copy.display()
+                ));
             }
-            host.remove_tree(path)?;
+            Change::Record { path, .. } => match &facts.state {
+                Some(previous) => host.write_file(path, previous, 0o644, None)?,
+                None => host.remove_tree(path)?,
+            },
+            _ => {}
         }
     }
-    match &facts.state {
-        Some(previous) => host.write_file(Path::new(STATE_FILE), previous, 0o644, None)?,
-        None => host.remove_tree(Path::new(STATE_FILE))?,
+    if units_touched {
+        let _ = host.run(host.systemctl_argv(&["daemon-reload"]));
     }
     let _ = host.run(host.systemctl_argv(&["reset-failed", DOCKER_UNIT]));
     host.run_ok(
         host.systemctl_argv(&["restart", DOCKER_UNIT]),
-        "docker did not start even with the previous daemon.json; see `journalctl -u docker`",
+        "docker did not start even with the previous settings; see `journalctl -u docker`",
     )?;
-    wait_healthy(host, None, timeout)
-        .map(|_| ())
-        .map_err(|why| {
-            Error::other(format!(
-                "docker is not healthy after the rollback either: {why}"
-            ))
-        })
+    wait_healthy(host, None, timeout).map_err(|why| {
+        Error::other(format!(
+            "docker is not healthy after the rollback either: {why}"
+        ))
+    })?;
+    Ok(restored)
 }

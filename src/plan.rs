@@ -33,6 +33,7 @@ pub struct Plan {
     /// daemon.json keys the plan owns, in the plan's order.
     pub daemon: serde_json::Map<String, serde_json::Value>,
     pub service: ServicePlan,
+    pub proxy: Option<ProxyPlan>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +68,17 @@ pub struct EnginePlan {
     pub packages: Vec<String>,
     pub version: VersionSpec,
     pub enable: bool,
+    /// Users added to the docker group.
+    pub users: Vec<String>,
+}
+
+/// docker's proxy settings (a systemd drop-in); `None` when the plan has no [proxy].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyPlan {
+    pub http_proxy: Option<String>,
+    pub https_proxy: Option<String>,
+    pub no_proxy: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +112,7 @@ struct RawPlan {
     engine: RawEngine,
     daemon: IndexMap<Spanned<String>, Spanned<toml::Value>>,
     service: RawService,
+    proxy: Option<ProxyPlan>,
 }
 
 #[derive(Deserialize, Default)]
@@ -146,6 +159,7 @@ struct RawEngine {
     packages: Option<Spanned<Vec<String>>>,
     version: Option<Spanned<String>>,
     enable: bool,
+    users: Vec<String>,
 }
 
 impl Default for RawEngine {
@@ -154,6 +168,7 @@ impl Default for RawEngine {
             packages: None,
             version: None,
             enable: true,
+            users: Vec::new(),
         }
     }
 }
@@ -357,7 +372,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
             packages,
             version,
             enable: raw.engine.enable,
+            users: raw.engine.users,
         },
+        proxy: raw.proxy,
         daemon,
         service: ServicePlan {
             restart: raw.service.restart,

@@ -1,9 +1,9 @@
 //! One host through the whole flow: facts, preflight, checks, then (unless dry-run)
 //! apply the planned changes in order, run the handlers, verify, and report.
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::change::Change;
 use crate::checks;
 use crate::error::{Error, Result};
 use crate::facts::{self, Facts};
@@ -15,7 +15,7 @@ use crate::plan::Plan;
 use crate::report::{HostReport, HostStatus, StepReport, StepStatus};
 use crate::service;
 use crate::steps::{
-    Context, StepPlan, cleanup, daemon, engine, metadata, prerequisites, purge, repo,
+    Context, StepPlan, cleanup, daemon, engine, metadata, prerequisites, proxy, purge, repo, users,
 };
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -139,21 +139,22 @@ fn recover(
     report: &mut HostReport,
 ) -> Error {
     let reason = health::journal_reason(host);
-    let daemon_changed = steps
+    let undo: Vec<&Change> = steps
         .iter()
-        .any(|s| s.id == daemon::ID && s.changes_anything());
-    let outcome = if daemon_changed {
-        let failed_copy = PathBuf::from(format!("{}.rdock-setup-failed", facts::DAEMON_JSON));
-        match health::roll_back(host, facts, &failed_copy, plan.service.health_timeout) {
-            Ok(()) => format!(
-                "rolled back: the previous {} is back (the failed one is kept as {}) and docker is active with the old settings",
-                facts::DAEMON_JSON,
-                failed_copy.display()
+        .filter(|s| s.id == daemon::ID || s.id == proxy::ID)
+        .flat_map(|s| s.changes.iter())
+        .collect();
+    let outcome = if undo.is_empty() {
+        "this run changed neither daemon.json nor a drop-in, so there was nothing to roll back"
+            .to_string()
+    } else {
+        match health::roll_back(host, &undo, facts, plan.service.health_timeout) {
+            Ok(restored) => format!(
+                "rolled back: {} restored, and docker is active with the old settings",
+                restored.join("; ")
             ),
             Err(err) => format!("the rollback failed too: {err}"),
         }
-    } else {
-        "this run did not change daemon.json, so there was nothing to roll back".to_string()
     };
     report.steps.push(StepReport {
         id: VERIFY_ID.into(),
@@ -242,7 +243,16 @@ fn plan_steps(
     let engine = engine::check(&ctx, offer.as_ref())?;
     let metadata = metadata::check(&ctx, repo.changes_anything(), engine.changes_anything());
     let (daemon, daemon_keys) = daemon::check(&ctx)?;
-    let service = service::check(plan, facts, host, engine.changes_anything(), &daemon_keys);
+    let proxy = proxy::check(&ctx);
+    let users = users::check(&ctx, &shadow_root_args(host))?;
+    let service = service::check(
+        plan,
+        facts,
+        host,
+        engine.changes_anything(),
+        proxy.changes_anything(),
+        &daemon_keys,
+    );
     Ok(vec![
         cleanup,
         purge,
@@ -251,6 +261,8 @@ fn plan_steps(
         metadata,
         engine,
         daemon,
+        proxy,
+        users,
         service,
     ])
 }
@@ -323,6 +335,14 @@ fn describe_target(facts: &Facts) -> String {
         "{distro}; kernel {} {}; {mode}",
         facts.kernel_release, facts.machine
     )
+}
+
+/// `--root DIR` for shadow-utils (groupadd, usermod) aimed at a tree.
+fn shadow_root_args(host: &Host) -> Vec<String> {
+    match host.root() {
+        Some(root) => vec!["--root".into(), root.display().to_string()],
+        None => Vec::new(),
+    }
 }
 
 /// `.rdock-setup-20261127T235900Z.bak`: one suffix per run, sortable.

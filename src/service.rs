@@ -15,6 +15,7 @@ pub fn check(
     facts: &Facts,
     host: &Host,
     engine_changed: bool,
+    unit_changed: bool,
     daemon_keys: &[String],
 ) -> StepPlan {
     let mut actions = Vec::new();
@@ -38,8 +39,8 @@ pub fn check(
         return step;
     }
 
-    if engine_changed {
-        // New packages may bring new unit files.
+    if engine_changed || unit_changed {
+        // New packages or drop-ins: systemd must read the unit again.
         actions.push(ServiceAction::DaemonReload);
     }
     if want_enabled && !facts.service.is_enabled() {
@@ -50,12 +51,14 @@ pub fn check(
         if want_enabled {
             actions.push(ServiceAction::Start);
         }
-    } else if engine_changed || daemon_changed {
+    } else if engine_changed || unit_changed || daemon_changed {
         let reloadable = daemon_keys.iter().all(|key| daemonjson::is_reloadable(key));
         let action = match plan.service.restart {
             RestartPolicy::Never => None,
             RestartPolicy::Always => Some(ServiceAction::Restart),
-            RestartPolicy::Auto if !engine_changed && reloadable => Some(ServiceAction::Reload),
+            RestartPolicy::Auto if !engine_changed && !unit_changed && reloadable => {
+                Some(ServiceAction::Reload)
+            }
             RestartPolicy::Auto => Some(ServiceAction::Restart),
         };
         match action {
@@ -66,19 +69,13 @@ pub fn check(
                     .to_string(),
             ),
         }
-        if action == Some(ServiceAction::Restart) && daemon_changed && !engine_changed {
-            let fixed: Vec<&str> = daemon_keys
-                .iter()
-                .filter(|key| !daemonjson::is_reloadable(key))
-                .map(String::as_str)
-                .collect();
-            if !fixed.is_empty() {
-                notes.push(format!(
-                    "docker will be RESTARTED (running containers stop unless live-restore is on): \
-                     {} cannot be applied by a reload",
-                    fixed.join(", ")
-                ));
-            }
+        if action == Some(ServiceAction::Restart) {
+            notes.push(restart_warning(
+                facts,
+                engine_changed,
+                unit_changed,
+                daemon_keys,
+            ));
         }
     }
     let mut step = build(host, actions);
@@ -91,6 +88,44 @@ pub fn check(
         };
     }
     step
+}
+
+/// Said before a restart: why, and what it does to the running containers.
+fn restart_warning(
+    facts: &Facts,
+    engine_changed: bool,
+    unit_changed: bool,
+    daemon_keys: &[String],
+) -> String {
+    let fixed: Vec<&str> = daemon_keys
+        .iter()
+        .filter(|key| !daemonjson::is_reloadable(key))
+        .map(String::as_str)
+        .collect();
+    let why = if engine_changed {
+        "the engine packages change".to_string()
+    } else if unit_changed {
+        "the unit's drop-ins change".to_string()
+    } else if !fixed.is_empty() {
+        format!("{} cannot be applied by a reload", fixed.join(", "))
+    } else {
+        "service.restart = \"always\"".to_string()
+    };
+    let containers = match &facts.docker_info {
+        Some(info) => {
+            let running = info["ContainersRunning"].as_u64().unwrap_or(0);
+            let live = info["LiveRestoreEnabled"].as_bool().unwrap_or(false);
+            match (running, live) {
+                (0, _) => "no container is running".to_string(),
+                (n, true) => format!("{n} running container(s) keep running (live-restore is on)"),
+                (n, false) => format!(
+                    "{n} running container(s) will stop and start again per their restart policy (live-restore is off)"
+                ),
+            }
+        }
+        None => "the running containers could not be counted".to_string(),
+    };
+    format!("docker will be RESTARTED because {why}: {containers}")
 }
 
 fn build(host: &Host, actions: Vec<ServiceAction>) -> StepPlan {

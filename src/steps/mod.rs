@@ -6,8 +6,10 @@ pub mod daemon;
 pub mod engine;
 pub mod metadata;
 pub mod prerequisites;
+pub mod proxy;
 pub mod purge;
 pub mod repo;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 
