@@ -320,6 +320,40 @@ pub fn versions(plan_path: &Path, root: Option<PathBuf>) -> Result<i32> {
     })
 }
 
+/// `rollback`: the newest backup of a managed file back, with its diff.
+pub fn rollback(file: &Path, root: Option<PathBuf>, dry_run: bool, restart: bool) -> Result<i32> {
+    let host = Host::local(checked_root(root.as_deref())?);
+    let outcome = crate::rollback::run(
+        &host,
+        &crate::rollback::Rollback {
+            file,
+            dry_run,
+            restart,
+            backup_suffix: runner::backup_suffix(),
+        },
+    )?;
+    let mut out = if outcome.diff.is_empty() {
+        format!(
+            "{} already equals {}\n",
+            file.display(),
+            outcome.backup.display()
+        )
+    } else {
+        format!(
+            "{} {} from {}:\n{}",
+            if dry_run { "would restore" } else { "restored" },
+            file.display(),
+            outcome.backup.display(),
+            outcome.diff
+        )
+    };
+    if let Some(restarted) = outcome.restarted {
+        out.push_str(&format!("{restarted}\n"));
+    }
+    print(&out);
+    Ok(EXIT_OK)
+}
+
 /// `validate`: parse and check a plan; touch nothing.
 pub fn validate(plan_path: &Path) -> Result<i32> {
     let plan = plan::load(plan_path)?;

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::checks::distro::Distro;
 use crate::error::{Error, Result};
-use crate::host::probe::{Answer, Query, When};
+use crate::host::probe::{Answer, FileMatch, Query, When};
 use crate::host::{CmdOutput, Host};
 use crate::packages::backend::{RPM_QUERY_FORMAT, parse_rpm_query};
 use crate::packages::mirrors::REPO_FILE;
@@ -141,7 +141,11 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
     }
     // The docker unit as systemd runs it: unit file, drop-ins, environment files.
     queries.extend(unit::UNIT_PATHS.iter().map(|p| Query::Read(p.into())));
-    queries.extend(unit::DROPIN_DIRS.iter().map(|d| Query::ConfDir(d.into())));
+    queries.extend(
+        unit::DROPIN_DIRS
+            .iter()
+            .map(|d| Query::Files(FileMatch::new(*d, "", ".conf"))),
+    );
     queries.extend(unit::ENV_FILES.iter().map(|p| Query::Read(p.into())));
     // On a tree with no rpm database yet, `rpm -q` would create one: nothing is
     // installed there, so rpm is not asked.
@@ -212,7 +216,9 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
                 docker_info = parse_docker_info(&output)
             }
             (Query::TreeSize(_), Answer::Size(size)) => docker_data_size = size,
-            (Query::ConfDir(dir), Answer::Files(found)) => dropin_dirs.push((dir.clone(), found)),
+            (Query::Files(wanted), Answer::Files(found)) => {
+                dropin_dirs.push((wanted.dir.clone(), found))
+            }
             _ => {}
         }
     }

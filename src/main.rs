@@ -17,6 +17,7 @@ mod packages;
 mod plan;
 mod recap;
 mod report;
+mod rollback;
 mod runner;
 mod service;
 mod state;
@@ -37,6 +38,7 @@ Examples:
   rdock-setup apply plan.toml --root /srv/images/el7     prepare a tree (image or chroot) offline
   rdock-setup versions playbooks/pinned.toml             list engine versions the repo offers
   rdock-setup validate plan.toml                         check a plan without touching anything
+  rdock-setup rollback --dry-run                         what putting the last daemon.json backup back would change
 
 Exit codes:
   0  success: converged, applied, or (dry-run) nothing or something to do
@@ -82,6 +84,21 @@ enum Command {
     },
     /// Check a plan: syntax, keys, types and values. Touches nothing.
     Validate { plan: PathBuf },
+    /// Put the newest backup of a managed file back (daemon.json unless --file), show
+    /// the diff, and restart docker so that it takes effect.
+    Rollback {
+        /// The file to restore; its backups are FILE.rdock-setup-<time>.bak beside it.
+        #[arg(long, default_value = "/etc/docker/daemon.json", value_name = "PATH")]
+        file: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Show what would be restored; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Restore the file but leave docker as it runs.
+        #[arg(long)]
+        no_restart: bool,
+    },
 }
 
 fn main() {
@@ -92,6 +109,12 @@ fn main() {
         Command::Facts { root, format } => commands::facts(root, format),
         Command::Versions { plan, root } => commands::versions(&plan, root),
         Command::Validate { plan } => commands::validate(&plan),
+        Command::Rollback {
+            file,
+            root,
+            dry_run,
+            no_restart,
+        } => commands::rollback(&file, root, dry_run, !no_restart),
     };
     std::process::exit(code.unwrap_or_else(|err| {
         eprintln!("error: {err}");

@@ -310,8 +310,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
         .into_iter()
         .partition(|p| p.severity == daemonjson::Severity::Error);
     for warning in warnings {
+        let instead = warning
+            .suggestion
+            .as_deref()
+            .map(|s| format!(" (use `{s}` instead)"))
+            .unwrap_or_default();
         tracing::warn!(
-            "{}: daemon.{}: {}",
+            "{}: daemon.{}: {}{instead}",
             path.display(),
             warning.key,
             warning.message

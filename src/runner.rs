@@ -346,7 +346,7 @@ fn shadow_root_args(host: &Host) -> Vec<String> {
 }
 
 /// `.rdock-setup-20261127T235900Z.bak`: one suffix per run, sortable.
-fn backup_suffix() -> String {
+pub fn backup_suffix() -> String {
     let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
         .to_string()
         .replace(['-', ':'], "");

@@ -7,6 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::probe::FileMatch;
 use super::{CmdOutput, ScratchDir, Transport, Uname, inroot};
 
 pub struct LocalTransport;
@@ -163,8 +164,8 @@ impl Transport for LocalTransport {
         }
     }
 
-    fn conf_dir(&self, root: Option<&Path>, dir: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
-        let real = inroot::resolve(root, dir)?;
+    fn files(&self, root: Option<&Path>, wanted: &FileMatch) -> io::Result<Vec<(String, Vec<u8>)>> {
+        let real = inroot::resolve(root, &wanted.dir)?;
         let entries = match fs::read_dir(&real) {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -174,8 +175,8 @@ impl Transport for LocalTransport {
         for entry in entries {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            // Like systemd: *.conf, following symlinks, regular files only.
-            if name.ends_with(".conf") && fs::metadata(entry.path()).is_ok_and(|m| m.is_file()) {
+            // Like systemd with drop-ins: following symlinks, regular files only.
+            if wanted.matches(&name) && fs::metadata(entry.path()).is_ok_and(|m| m.is_file()) {
                 files.push((name, fs::read(entry.path())?));
             }
         }

@@ -63,8 +63,13 @@ pub trait Transport {
     /// Bytes used by a directory tree, `None` when it does not exist.
     fn tree_size(&self, root: Option<&Path>, path: &Path) -> std::io::Result<Option<u64>>;
     fn remove_tree(&self, root: Option<&Path>, path: &Path) -> std::io::Result<()>;
-    /// The `*.conf` files of a directory, sorted by name; none when it is missing.
-    fn conf_dir(&self, root: Option<&Path>, dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>>;
+    /// The files of a directory that `wanted` matches, sorted by name; none when the
+    /// directory is missing.
+    fn files(
+        &self,
+        root: Option<&Path>,
+        wanted: &probe::FileMatch,
+    ) -> std::io::Result<Vec<(String, Vec<u8>)>>;
     /// A scratch directory on the machine, outside any target root; removed on drop.
     fn scratch_dir(&self) -> std::io::Result<Box<dyn ScratchDir>>;
 
@@ -109,7 +114,7 @@ pub trait Transport {
                     None
                 }),
                 Query::TreeSize(path) => Answer::Size(self.tree_size(root, path)?),
-                Query::ConfDir(dir) => Answer::Files(self.conf_dir(root, dir)?),
+                Query::Files(wanted) => Answer::Files(self.files(root, wanted)?),
             };
             answers.push(answer);
         }

@@ -21,9 +21,34 @@ pub enum Query {
     },
     /// Bytes of the files below a directory; `None` when it does not exist.
     TreeSize(PathBuf),
-    /// The `*.conf` files of a directory (systemd drop-ins), by name, sorted; none
-    /// when the directory does not exist.
-    ConfDir(PathBuf),
+    /// The regular files of a directory whose names start with `prefix` and end with
+    /// `suffix` (systemd drop-ins: "", ".conf"), by name, sorted, with their content;
+    /// none when the directory does not exist.
+    Files(FileMatch),
+}
+
+/// Which files of a directory a `Files` query wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMatch {
+    pub dir: PathBuf,
+    pub prefix: String,
+    pub suffix: String,
+}
+
+impl FileMatch {
+    pub fn new(dir: impl Into<PathBuf>, prefix: &str, suffix: &str) -> FileMatch {
+        FileMatch {
+            dir: dir.into(),
+            prefix: prefix.to_string(),
+            suffix: suffix.to_string(),
+        }
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        name.len() >= self.prefix.len() + self.suffix.len()
+            && name.starts_with(&self.prefix)
+            && name.ends_with(&self.suffix)
+    }
 }
 
 /// When a `Run` query runs.

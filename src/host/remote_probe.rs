@@ -93,12 +93,20 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<String> {
                     words?.join(" ")
                 ));
             }
-            Query::ConfDir(dir) => s.push_str(&format!(
-                "rd_p=$(rd_path {p}); rd_n=0; for rd_f in \"$rd_p\"/*.conf; do [ -f \"$rd_f\" ] && rd_n=$((rd_n + 1)); done; \
-                 echo \"@@rdock {i} dir $rd_n\"; for rd_f in \"$rd_p\"/*.conf; do [ -f \"$rd_f\" ] || continue; \
-                 printf '@@rdock {i} entry %s %s\\n' $(wc -c <\"$rd_f\") \"${{rd_f##*/}}\"; cat -- \"$rd_f\"; done\n",
-                p = quote_path(dir)?
-            )),
+            Query::Files(wanted) => {
+                // The literal parts quoted, the `*` not: a glob the shell expands.
+                let pattern = format!(
+                    "\"$rd_p\"/{}*{}",
+                    quote_glob_part(&wanted.prefix)?,
+                    quote_glob_part(&wanted.suffix)?
+                );
+                s.push_str(&format!(
+                    "rd_p=$(rd_path {p}); rd_n=0; for rd_f in {pattern}; do [ -f \"$rd_f\" ] && rd_n=$((rd_n + 1)); done; \
+                     echo \"@@rdock {i} dir $rd_n\"; for rd_f in {pattern}; do [ -f \"$rd_f\" ] || continue; \
+                     printf '@@rdock {i} entry %s %s\\n' $(wc -c <\"$rd_f\") \"${{rd_f##*/}}\"; cat -- \"$rd_f\"; done\n",
+                    p = quote_path(&wanted.dir)?
+                ));
+            }
             Query::TreeSize(path) => s.push_str(&format!(
                 "rd_p=$(rd_path {p}); if [ -e \"$rd_p\" ]; then \
                  echo \"@@rdock {i} size $(find \"$rd_p\" -type f -printf '%s\\n' 2>/dev/null | awk '{{s+=$1}} END {{printf \"%d\", s}}')\"; \
@@ -108,6 +116,15 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<String> {
         }
     }
     Ok(s)
+}
+
+/// A literal part of a glob: quoted, or nothing when empty (`''` is fine too).
+fn quote_glob_part(part: &str) -> io::Result<String> {
+    if part.is_empty() {
+        Ok(String::new())
+    } else {
+        quote(part)
+    }
 }
 
 fn quote_path(path: &Path) -> io::Result<String> {
@@ -162,7 +179,7 @@ pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Resul
             (Query::Run { .. }, "skip") => Answer::Output(None),
             (Query::TreeSize(_), "size") => Answer::Size(Some(number()? as u64)),
             (Query::TreeSize(_), "nosize") => Answer::Size(None),
-            (Query::ConfDir(_), "dir") => {
+            (Query::Files(_), "dir") => {
                 let count = number()?;
                 let mut files = Vec::with_capacity(count);
                 for _ in 0..count {
@@ -244,6 +261,7 @@ impl<'a> Frames<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::probe::FileMatch;
     use std::process::Command;
 
     /// The script, run by a real sh on this machine, answers like the local transport.
@@ -290,8 +308,17 @@ mod tests {
             },
             Query::TreeSize("/var/lib/docker".into()),
             Query::TreeSize("/var/lib/nothing".into()),
-            Query::ConfDir("/etc/systemd/system/docker.service.d".into()),
-            Query::ConfDir("/etc/nothing.d".into()),
+            Query::Files(FileMatch::new(
+                "/etc/systemd/system/docker.service.d",
+                "",
+                ".conf",
+            )),
+            Query::Files(FileMatch::new("/etc/nothing.d", "", ".conf")),
+            Query::Files(FileMatch::new(
+                "/etc/systemd/system/docker.service.d",
+                "http ",
+                ".conf",
+            )),
         ];
         let script = script(Some(&root), &queries).unwrap();
         let out = Command::new("sh").args(["-c", &script]).output().unwrap();

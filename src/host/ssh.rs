@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use super::probe::{Answer, Query};
+use super::probe::{Answer, FileMatch, Query};
 use super::remote_probe::{self, PRELUDE};
 use super::shell::{command_line, quote};
 use super::{CmdOutput, ScratchDir, Transport, Uname};
@@ -432,11 +432,8 @@ impl Transport for SshTransport {
             .map(|_| ())
     }
 
-    fn conf_dir(&self, root: Option<&Path>, dir: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
-        match self
-            .probe(root, &[Query::ConfDir(dir.to_path_buf())])?
-            .pop()
-        {
+    fn files(&self, root: Option<&Path>, wanted: &FileMatch) -> io::Result<Vec<(String, Vec<u8>)>> {
+        match self.probe(root, &[Query::Files(wanted.clone())])?.pop() {
             Some(Answer::Files(files)) => Ok(files),
             _ => Err(io::Error::other("no directory answer")),
         }

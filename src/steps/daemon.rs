@@ -108,20 +108,29 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
         return Ok((step, Vec::new()));
     }
     let mut step = StepPlan::with_changes(ID, changes);
-    if !changed.is_empty() {
-        let mut summary = format!(
-            "{} (keys: {}",
-            step.summary,
-            daemonjson::changed_keys(&existing, desired).join(", ")
-        );
+    if merged != existing {
+        let set = daemonjson::changed_keys(&existing, desired);
+        let mut parts = Vec::new();
+        if !set.is_empty() {
+            parts.push(format!("set {}", set.join(", ")));
+        }
         if !dropped.is_empty() {
-            summary.push_str(&format!(
-                "; removed, set earlier by rdock-setup: {}",
+            parts.push(format!(
+                "remove {} (set earlier by rdock-setup)",
                 dropped.join(", ")
             ));
         }
-        summary.push(')');
-        step.summary = summary;
+        let verb = if ctx.facts.daemon_json.is_some() {
+            "update"
+        } else {
+            "create"
+        };
+        step.summary = format!("{verb} {DAEMON_JSON}: {}", parts.join("; "));
+        if owned != state {
+            step.summary.push_str("; record the keys it owns");
+        }
+    } else {
+        step.summary = format!("record the daemon.json keys it owns in {STATE_FILE}");
     }
     step.notes = notes;
     Ok((step, changed))
