@@ -8,117 +8,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Instant;
+use std::process::Command;
 
+use support::lab::*;
 use support::output_text;
-use support::run::{Run, assert_prediction_held, parse};
-
-fn lab_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/lab")
-}
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(lab_script())
-        .args(args)
-        .output()
-        .expect("lab/lab")
-}
-
-fn lab_ok(args: &[&str]) -> String {
-    let out = lab(args);
-    assert!(
-        out.status.success(),
-        "lab {args:?} failed:\n{}",
-        output_text(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A shell line on a host.
-fn sh(host: &str, line: &str) -> String {
-    lab_ok(&["ssh", host, "sh", "-c", line]).trim().to_string()
-}
-
-/// Takes the lab down when the test ends, however it ends.
-struct Down;
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = lab(&["down"]);
-    }
-}
-
-fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
-    let start = Instant::now();
-    let value = f();
-    eprintln!("e2e: {what}: {:.1}s", start.elapsed().as_secs_f64());
-    value
-}
-
-const LAB_DAEMON: &str = "storage-driver = \"vfs\"\niptables = false\nip-forward = false\nip-masq = false\nbridge = \"none\"\n";
-
-fn plan_text(mirrors: &[&str], version: &str) -> String {
-    let mirrors: Vec<String> = mirrors.iter().map(|m| format!("\"{m}\"")).collect();
-    format!(
-        "[repo]\nsource = \"http://10.213.0.1:8080\"\n\n[engine]\nversion = \"{version}\"\n\n[daemon]\n\
-         registry-mirrors = [{}]\n{LAB_DAEMON}",
-        mirrors.join(", ")
-    )
-}
-
-/// Copy the tool (once per host) and the plan, run apply there, parse the JSON report.
-fn apply_on(host: &str, plan: &str, extra: &[&str]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let plan_path = dir.path().join("plan.toml");
-    std::fs::write(&plan_path, plan).unwrap();
-    lab_ok(&["copy", host, plan_path.to_str().unwrap(), "/root/plan.toml"]);
-    let mut args = vec![
-        "ssh",
-        host,
-        "/root/rdock-setup",
-        "apply",
-        "/root/plan.toml",
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    parse(lab(&args))
-}
-
-fn install_tool(host: &str) {
-    lab_ok(&[
-        "copy",
-        host,
-        env!("CARGO_BIN_EXE_rdock-setup"),
-        "/root/rdock-setup",
-    ]);
-}
-
-fn service_identity(host: &str) -> String {
-    sh(
-        host,
-        "systemctl show docker -p MainPID -p ActiveEnterTimestamp",
-    )
-}
-
-fn mirrors(host: &str) -> String {
-    sh(
-        host,
-        "docker info --format '{{json .RegistryConfig.Mirrors}}'",
-    )
-}
-
-/// A hash of everything a dry-run must not touch: /etc and the rpm database. SQLite's
-/// `-shm` file is left out: it is the shared-memory index any reader (`rpm -q`)
-/// rewrites, not data (../shared/TESTBED.md §1).
-fn state_hash(host: &str) -> String {
-    sh(
-        host,
-        "find /etc /var/lib/rpm -xdev -type f ! -name '*-shm' -print0 | sort -z | xargs -0 sha256sum | sha256sum",
-    )
-}
+use support::run::assert_prediction_held;
 
 fn fresh_host_converges(host: &str, engine: &str) {
     install_tool(host);
@@ -273,46 +167,6 @@ fn fleet_over_ssh(hosts: &[&str]) {
             mirrors(host),
             "[\"https://mirror-fleet.example.com/\"]",
             "{host}"
-        );
-    }
-}
-
-fn nothing_left(what: &str) {
-    // pgrep runs directly (not under sh) so that it never finds its own command line.
-    let checks: [(&str, &[&str]); 6] = [
-        (
-            "network namespaces",
-            &["sh", "-c", "ip netns list | grep rdlab || true"],
-        ),
-        (
-            "links",
-            &["sh", "-c", "ip -o link show | grep rdlab || true"],
-        ),
-        (
-            "mounts",
-            &[
-                "sh",
-                "-c",
-                "findmnt -rn -o TARGET,SOURCE | grep -E 'rdock-lab|rdlab' || true",
-            ],
-        ),
-        (
-            "cgroups",
-            &[
-                "sh",
-                "-c",
-                "find /sys/fs/cgroup -maxdepth 8 -type d -name 'rdlab-*' 2>/dev/null || true",
-            ],
-        ),
-        ("nspawn processes", &["pgrep", "-a", "-x", "systemd-nspawn"]),
-        ("repo server", &["pgrep", "-af", "http.server 8080"]),
-    ];
-    for (name, argv) in checks {
-        let out = Command::new(argv[0]).args(&argv[1..]).output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            text.trim().is_empty(),
-            "{what}: {name} left behind:\n{text}"
         );
     }
 }

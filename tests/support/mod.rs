@@ -897,5 +897,6 @@ pub fn output_text(out: &Output) -> String {
 }
 
 pub mod converge;
+pub mod lab;
 pub mod run;
 pub mod sshd;
