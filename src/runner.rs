@@ -243,6 +243,7 @@ fn plan_steps(
     let engine = engine::check(&ctx, offer.as_ref())?;
     let metadata = metadata::check(&ctx, repo.changes_anything(), engine.changes_anything());
     let (daemon, daemon_keys) = daemon::check(&ctx)?;
+    daemon::validate_with_dockerd(host, &ctx, &daemon)?;
     let proxy = proxy::check(&ctx);
     let users = users::check(&ctx, &shadow_root_args(host))?;
     let service = service::check(

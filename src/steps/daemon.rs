@@ -10,6 +10,7 @@ use crate::change::Change;
 use crate::daemonjson;
 use crate::error::{Error, Result};
 use crate::facts::DAEMON_JSON;
+use crate::host::Host;
 use crate::state::{STATE_FILE, State};
 use crate::unit;
 
@@ -134,4 +135,42 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
     }
     step.notes = notes;
     Ok((step, changed))
+}
+
+/// dockerd 23 and later can check a configuration file without starting
+/// (`dockerd --validate`): run it on the file this step would write, before anything
+/// is written. Older engines (and a host where dockerd is not installed yet) have only
+/// the key table's checks; a dockerd that does not know the flag is taken as older.
+pub fn validate_with_dockerd(host: &Host, ctx: &Context, step: &StepPlan) -> Result<()> {
+    let Some(Change::File { new, .. }) = step
+        .changes
+        .iter()
+        .find(|c| matches!(c, Change::File { .. }))
+    else {
+        return Ok(());
+    };
+    let installed = ctx.facts.installed.get("docker-ce");
+    let major = installed.and_then(|evr| evr.version.split('.').next()?.parse::<u32>().ok());
+    if !major.is_some_and(|m| m >= 23) {
+        return Ok(());
+    }
+    let scratch = host.scratch_dir()?;
+    scratch
+        .write("daemon.json", new)
+        .map_err(|err| Error::other(format!("cannot stage daemon.json for validation: {err}")))?;
+    let staged = scratch.path().join("daemon.json");
+    let output = host.run(vec![
+        "dockerd".into(),
+        "--validate".into(),
+        "--config-file".into(),
+        staged.display().to_string(),
+    ])?;
+    let said = format!("{}{}", output.stdout, output.stderr);
+    if output.success() || said.contains("unknown flag") || output.status == Some(127) {
+        return Ok(());
+    }
+    Err(Error::other(format!(
+        "dockerd --validate refuses the daemon.json this plan would write: {}; nothing was changed",
+        said.trim()
+    )))
 }
