@@ -151,7 +151,7 @@ pub fn validate_with_dockerd(host: &Host, ctx: &Context, step: &StepPlan) -> Res
     };
     let installed = ctx.facts.installed.get("docker-ce");
     let major = installed.and_then(|evr| evr.version.split('.').next()?.parse::<u32>().ok());
-    if !major.is_some_and(|m| m >= 23) {
+    if major.is_none_or(|m| m < 23) {
         return Ok(());
     }
     let scratch = host.scratch_dir()?;
