@@ -126,7 +126,7 @@ fn fleet_over_ssh(hosts: &[&str]) {
     std::fs::write(
         &config,
         format!(
-            "Host 10.213.0.*\n  User root\n  IdentityFile {cache}/id_ed25519\n  IdentitiesOnly yes\n  UserKnownHostsFile {cache}/known_hosts\n"
+            "Host 10.213.0.*\n  IdentityFile {cache}/id_ed25519\n  IdentitiesOnly yes\n  UserKnownHostsFile {cache}/known_hosts\n"
         ),
     )
     .unwrap();
@@ -137,10 +137,16 @@ fn fleet_over_ssh(hosts: &[&str]) {
     )
     .unwrap();
     let mut inventory = String::new();
-    for host in hosts {
+    for (i, host) in hosts.iter().enumerate() {
         let ip = lab_ok(&["ip", host]).trim().to_string();
+        // The last host is reached as `deploy`, through sudo, as many fleets are.
+        let user = if i + 1 == hosts.len() {
+            "deploy"
+        } else {
+            "root"
+        };
         inventory.push_str(&format!(
-            "[[hosts]]\nname = \"{host}\"\naddress = \"{ip}\"\n\n"
+            "[[hosts]]\nname = \"{host}\"\naddress = \"{user}@{ip}\"\n\n"
         ));
     }
     let inventory_path = dir.path().join("inventory.toml");
