@@ -18,6 +18,20 @@ struct Entry<'a> {
     extra: String,
 }
 
+/// One entry a server, each with its own sandbox root, nothing extra.
+fn entries<'a>(lab: &'a SshLab, sandboxes: &'a [Sandbox]) -> Vec<Entry<'a>> {
+    lab.servers
+        .iter()
+        .zip(sandboxes)
+        .map(|(s, sb)| Entry {
+            name: &s.name,
+            port: s.port,
+            root: &sb.root,
+            extra: String::new(),
+        })
+        .collect()
+}
+
 fn inventory(entries: &[Entry]) -> PlanFile {
     let mut text = String::from("[defaults]\nuser = \"root\"\n");
     for e in entries {
@@ -104,17 +118,7 @@ impl FleetRun {
 fn twenty_hosts_converge_and_a_converged_host_costs_one_command() {
     let lab = SshLab::start("web", 20);
     let sandboxes: Vec<Sandbox> = (0..20).map(|_| Sandbox::centos7()).collect();
-    let entries: Vec<Entry> = lab
-        .servers
-        .iter()
-        .zip(&sandboxes)
-        .map(|(s, sb)| Entry {
-            name: &s.name,
-            port: s.port,
-            root: &sb.root,
-            extra: String::new(),
-        })
-        .collect();
+    let entries = entries(&lab, &sandboxes);
     let inv = inventory(&entries);
     let plan = plan("");
 
@@ -175,17 +179,7 @@ fn failures_are_reported_and_the_rest_converge() {
         .local_addr()
         .unwrap()
         .port();
-    let mut entries: Vec<Entry> = lab
-        .servers
-        .iter()
-        .zip(&sandboxes)
-        .map(|(s, sb)| Entry {
-            name: &s.name,
-            port: s.port,
-            root: &sb.root,
-            extra: String::new(),
-        })
-        .collect();
+    let mut entries = entries(&lab, &sandboxes);
     entries[1].extra = format!("[hosts.plan.repo]\nsource = \"{}\"\n", dead_url());
     entries.push(Entry {
         name: "gone",
@@ -291,17 +285,7 @@ fn an_unknown_host_key_stops_that_host_until_accepted() {
     let mut lab = SshLab::start("k", 1);
     lab.add("stranger", false);
     let sandboxes: Vec<Sandbox> = (0..2).map(|_| Sandbox::centos7()).collect();
-    let entries: Vec<Entry> = lab
-        .servers
-        .iter()
-        .zip(&sandboxes)
-        .map(|(s, sb)| Entry {
-            name: &s.name,
-            port: s.port,
-            root: &sb.root,
-            extra: String::new(),
-        })
-        .collect();
+    let entries = entries(&lab, &sandboxes);
     let inv = inventory(&entries);
     let plan = plan("");
     let run = fleet(&plan, &inv, &lab, &["--dry-run"]);
