@@ -16,6 +16,8 @@ mod keys;
 mod merge;
 mod parse;
 mod render;
+#[cfg(test)]
+mod samples;
 mod validate;
 
 pub use keys::is_reloadable;
