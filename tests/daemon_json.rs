@@ -144,3 +144,63 @@ fn broken_files_are_never_overwritten() {
         );
     }
 }
+
+#[test]
+fn rotation_options_meet_a_journald_host() {
+    // From daemon.json.
+    let sandbox = Sandbox::centos7();
+    sandbox.write("etc/docker/daemon.json", "{\"log-driver\": \"journald\"}\n");
+    let rotation = plan("log-opts = { max-size = \"10m\", max-file = \"3\" }\n");
+    let run = apply(&sandbox, &rotation.path, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    let error = run.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("journald") && error.contains("/etc/docker/daemon.json"),
+        "{error}"
+    );
+
+    // From CentOS 7's old way: OPTIONS in /etc/sysconfig/docker, read by the unit.
+    let sandbox = Sandbox::centos7();
+    sandbox.write(
+        "usr/lib/systemd/system/docker.service",
+        "[Service]\nEnvironmentFile=-/etc/sysconfig/docker\nExecStart=/usr/bin/dockerd-current $OPTIONS\n",
+    );
+    sandbox.write(
+        "etc/sysconfig/docker",
+        "OPTIONS='--selinux-enabled --log-driver=journald'\n",
+    );
+    let before = sandbox.digest();
+    let run = apply(&sandbox, &rotation.path, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    let error = run.error.clone().unwrap_or_default();
+    assert!(error.contains("journald"), "{error}");
+    assert!(
+        error.contains("/usr/lib/systemd/system/docker.service:3"),
+        "{error}"
+    );
+    let after = sandbox.digest();
+    assert!(
+        before == after,
+        "{}",
+        digest_diff(&before, &after).join("\n")
+    );
+
+    // There the flag owns the driver: the plan cannot set it either.
+    let both = plan("log-driver = \"json-file\"\nlog-opts = { max-size = \"10m\" }\n");
+    let run = apply(&sandbox, &both.path, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    assert!(
+        run.error
+            .clone()
+            .unwrap_or_default()
+            .contains("--log-driver=journald"),
+        "{}",
+        run.text
+    );
+
+    // Where daemon.json chose journald, naming the driver in the plan settles it.
+    let sandbox = Sandbox::centos7();
+    sandbox.write("etc/docker/daemon.json", "{\"log-driver\": \"journald\"}\n");
+    let run = apply(&sandbox, &both.path, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.text);
+}

@@ -13,6 +13,7 @@
 
 mod error;
 mod keys;
+mod logopts;
 mod merge;
 mod parse;
 mod render;
@@ -21,6 +22,7 @@ mod samples;
 mod validate;
 
 pub use keys::is_reloadable;
+pub use logopts::foreign_option;
 pub use merge::{changed_keys, merge};
 pub use parse::parse_existing;
 pub use render::render;

@@ -50,6 +50,34 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
         )));
     }
 
+    // log-opts must belong to the log driver in force, or dockerd will not start.
+    if let Some(serde_json::Value::Object(opts)) = desired.get("log-opts") {
+        let (driver, origin) = match (desired.get("log-driver"), existing.get("log-driver")) {
+            (Some(d), _) => (d.as_str().unwrap_or("").to_string(), "the plan".to_string()),
+            (None, Some(d)) => (
+                d.as_str().unwrap_or("").to_string(),
+                DAEMON_JSON.to_string(),
+            ),
+            (None, None) => match flags.iter().find(|f| f.key == "log-driver") {
+                Some(flag) => (
+                    flag.written
+                        .trim_start_matches("--log-driver")
+                        .trim_start_matches(['=', ' '])
+                        .to_string(),
+                    flag.origin.clone(),
+                ),
+                None => ("json-file".to_string(), "dockerd's default".to_string()),
+            },
+        };
+        if let Some(option) = daemonjson::foreign_option(&driver, opts.keys()) {
+            return Err(Error::other(format!(
+                "daemon.log-opts sets {option}, which the {driver} log driver (from {origin}) does not take: \
+                 dockerd would refuse to start. Set log-driver in the plan as well, or drop {option}; \
+                 nothing was changed"
+            )));
+        }
+    }
+
     // Keys this tool set before that the plan dropped: removed only when untouched.
     let mut notes = Vec::new();
     let mut dropped = Vec::new();
