@@ -372,3 +372,61 @@ fn hostile_plan_values_arrive_byte_exact_and_never_run() {
     assert!(!Path::new(&marker).exists(), "a plan value was executed");
     assert!(!odd_root.join("pwned-root").exists() && !sb.path("pwned-root").exists());
 }
+
+#[test]
+fn ctrl_c_stops_starting_hosts_and_prints_the_recap() {
+    let lab = SshLab::start("c", 6);
+    let sandboxes: Vec<Sandbox> = (0..6).map(|_| Sandbox::centos7()).collect();
+    let inv = inventory(&entries(&lab, &sandboxes));
+    let plan = plan("");
+    let mut child = support::rdock_cmd(&[
+        "apply",
+        plan.path.to_str().unwrap(),
+        "--inventory",
+        inv.path.to_str().unwrap(),
+        "--ssh-config",
+        lab.ssh_config().to_str().unwrap(),
+        "--parallel",
+        "1",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Interrupt once the first host has finished (its line is on stdout).
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.starts_with("c01: changed"), "{first}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{first}{rest}");
+    assert!(rest.contains("HOST"), "the recap is printed: {rest}");
+    assert!(rest.contains("interrupted"), "{rest}");
+    // At most the host running when Ctrl-C came was contacted after the first; it
+    // stopped between two steps (reported as such), and later hosts were never started.
+    let contacted = lab
+        .servers
+        .iter()
+        .filter(|s| !s.commands().is_empty())
+        .count();
+    assert!(contacted <= 2, "{contacted} hosts contacted:\n{rest}");
+    for server in &lab.servers[contacted..] {
+        assert!(
+            rest.contains(&format!(
+                "{}: skipped (not started: interrupted)",
+                server.name
+            )) || rest
+                .lines()
+                .any(|l| l.starts_with(&server.name) && l.contains("interrupted")),
+            "{} not reported as interrupted:\n{rest}",
+            server.name
+        );
+    }
+}
