@@ -8,25 +8,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::probe::FileMatch;
-use super::{CmdOutput, ScratchDir, Transport, Uname, inroot};
+use super::{CmdOutput, Transport, Uname, inroot};
 
 pub struct LocalTransport;
-
-struct LocalScratch(tempfile::TempDir);
-
-impl ScratchDir for LocalScratch {
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-
-    fn write(&self, relative: &str, bytes: &[u8]) -> io::Result<()> {
-        let path = self.0.path().join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        fs::write(path, bytes)
-    }
-}
 
 impl Transport for LocalTransport {
     fn name(&self) -> String {
@@ -184,9 +168,21 @@ impl Transport for LocalTransport {
         Ok(files)
     }
 
-    fn scratch_dir(&self) -> io::Result<Box<dyn ScratchDir>> {
+    fn run_with_file(
+        &self,
+        relative: &str,
+        bytes: &[u8],
+        argv_for: &dyn Fn(&Path) -> Vec<String>,
+    ) -> io::Result<(Vec<String>, CmdOutput)> {
         let dir = tempfile::Builder::new().prefix("rdock-setup.").tempdir()?;
-        Ok(Box::new(LocalScratch(dir)))
+        let path = dir.path().join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&path, bytes)?;
+        let argv = argv_for(dir.path());
+        let output = self.run(&argv)?;
+        Ok((argv, output))
     }
 }
 

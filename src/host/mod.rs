@@ -70,8 +70,16 @@ pub trait Transport {
         root: Option<&Path>,
         wanted: &probe::FileMatch,
     ) -> std::io::Result<Vec<(String, Vec<u8>)>>;
-    /// A scratch directory on the machine, outside any target root; removed on drop.
-    fn scratch_dir(&self) -> std::io::Result<Box<dyn ScratchDir>>;
+    /// Run a command that reads one file of ours: `bytes` is put at `relative` in a
+    /// fresh private directory on the machine (outside any target root), the argv is
+    /// made from that directory, and the directory is removed afterwards. A remote
+    /// transport does all of it in one round trip.
+    fn run_with_file(
+        &self,
+        relative: &str,
+        bytes: &[u8],
+        argv_for: &dyn Fn(&Path) -> Vec<String>,
+    ) -> std::io::Result<(Vec<String>, CmdOutput)>;
 
     /// Release what the transport holds (an SSH master connection).
     fn close(&self) {}
@@ -135,12 +143,6 @@ fn unreachable_or(err: std::io::Error, other: impl FnOnce(std::io::Error) -> Err
 /// Why a `--root` target is offline, in the words of the report.
 pub fn tree_offline_reason(root: &Path) -> String {
     format!("the target is the directory {}", root.display())
-}
-
-pub trait ScratchDir {
-    fn path(&self) -> &Path;
-    /// Write `bytes` to `relative` below the directory, creating parents.
-    fn write(&self, relative: &str, bytes: &[u8]) -> std::io::Result<()>;
 }
 
 pub struct Host {
@@ -277,12 +279,25 @@ impl Host {
             .map_err(|source| self.file_error(path, "delete", source))
     }
 
-    pub fn scratch_dir(&self) -> Result<Box<dyn ScratchDir>> {
-        self.transport.scratch_dir().map_err(|err| {
-            unreachable_or(err, |err| {
-                Error::other(format!("cannot create a scratch directory: {err}"))
-            })
-        })
+    /// Run a command on `bytes` staged at `relative` in a private scratch directory
+    /// outside the target (see `Transport::run_with_file`); returns the argv it ran.
+    pub fn run_with_file(
+        &self,
+        relative: &str,
+        bytes: &[u8],
+        argv_for: &dyn Fn(&Path) -> Vec<String>,
+    ) -> Result<(Vec<String>, CmdOutput)> {
+        let (argv, output) = self
+            .transport
+            .run_with_file(relative, bytes, argv_for)
+            .map_err(|err| {
+                unreachable_or(err, |err| {
+                    Error::other(format!("cannot stage {relative} on {}: {err}", self.name()))
+                })
+            })?;
+        tracing::debug!(host = %self.name(), command = %argv.join(" "), status = ?output.status, "ran on a staged file");
+        self.log.borrow_mut().push(argv.clone());
+        Ok((argv, output))
     }
 
     /// Close the connection to the target, if there is one.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::probe::{Answer, FileMatch, Query};
 use super::remote_probe::{self, PRELUDE};
 use super::shell::{command_line, quote};
-use super::{CmdOutput, ScratchDir, Transport, Uname};
+use super::{CmdOutput, Transport, Uname};
 
 /// `[user@]host[:port]`, as given on the command line or in an inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,43 +251,20 @@ fn unreachable_error(target: &SshTarget, stderr: &str) -> io::Error {
     )
 }
 
+/// Unique enough for a directory name the remote `mkdir` also checks: time and pid.
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}", nanos, std::process::id())
+}
+
 fn last_line(text: &str) -> &str {
     text.lines()
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("no answer")
-}
-
-struct RemoteScratch {
-    inner: Arc<Inner>,
-    path: PathBuf,
-}
-
-impl ScratchDir for RemoteScratch {
-    fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn write(&self, relative: &str, bytes: &[u8]) -> io::Result<()> {
-        let path = self.path.join(relative);
-        let dir = path.parent().unwrap_or(&self.path);
-        let script = format!(
-            "mkdir -p -- {d} && cat > {p}",
-            d = quote(&dir.display().to_string())?,
-            p = quote(&path.display().to_string())?
-        );
-        self.inner
-            .script_ok(&script, Some(bytes), "writing a scratch file")
-            .map(|_| ())
-    }
-}
-
-impl Drop for RemoteScratch {
-    fn drop(&mut self) {
-        if let Ok(path) = quote(&self.path.display().to_string()) {
-            let _ = self.inner.script(&format!("rm -rf -- {path}"), None);
-        }
-    }
 }
 
 /// `R=…` plus the path helpers, for single file operations.
@@ -439,17 +416,36 @@ impl Transport for SshTransport {
         }
     }
 
-    fn scratch_dir(&self) -> io::Result<Box<dyn ScratchDir>> {
-        let out = self.inner.script_ok(
-            "mktemp -d /tmp/rdock-setup.XXXXXX",
-            None,
-            "creating a scratch directory",
-        )?;
-        let path = PathBuf::from(String::from_utf8_lossy(&out).trim());
-        Ok(Box::new(RemoteScratch {
-            inner: Arc::clone(&self.inner),
-            path,
-        }))
+    fn run_with_file(
+        &self,
+        relative: &str,
+        bytes: &[u8],
+        argv_for: &dyn Fn(&Path) -> Vec<String>,
+    ) -> io::Result<(Vec<String>, CmdOutput)> {
+        // The directory is named here, so that the command line can be built before the
+        // one round trip; mkdir refuses an existing one, so nobody else's is reused.
+        let dir = PathBuf::from(format!("/tmp/rdock-setup.{}", unique_suffix()));
+        let file = dir.join(relative);
+        let argv = argv_for(&dir);
+        let mut words: Vec<&str> = vec!["env", "LC_ALL=C"];
+        words.extend(argv.iter().map(String::as_str));
+        let script = format!(
+            "D={d}\nmkdir -m 700 -- \"$D\" || exit 97\ntrap 'rm -rf -- \"$D\"' EXIT\n\
+             mkdir -p -- {parent} && cat > {f} || exit 97\n{cmd}\n",
+            d = quote(&dir.display().to_string())?,
+            parent = quote(&file.parent().unwrap_or(&dir).display().to_string())?,
+            f = quote(&file.display().to_string())?,
+            cmd = command_line(&words)?,
+        );
+        let output = self.inner.script(&script, Some(bytes))?;
+        Ok((
+            argv,
+            CmdOutput {
+                status: output.status.code(),
+                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            },
+        ))
     }
 
     fn probe(&self, root: Option<&Path>, queries: &[Query]) -> io::Result<Vec<Answer>> {

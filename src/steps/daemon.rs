@@ -182,17 +182,14 @@ pub fn validate_with_dockerd(host: &Host, ctx: &Context, step: &StepPlan) -> Res
     if major.is_none_or(|m| m < 23) {
         return Ok(());
     }
-    let scratch = host.scratch_dir()?;
-    scratch
-        .write("daemon.json", new)
-        .map_err(|err| Error::other(format!("cannot stage daemon.json for validation: {err}")))?;
-    let staged = scratch.path().join("daemon.json");
-    let output = host.run(vec![
-        "dockerd".into(),
-        "--validate".into(),
-        "--config-file".into(),
-        staged.display().to_string(),
-    ])?;
+    let (_, output) = host.run_with_file("daemon.json", new, &|dir| {
+        vec![
+            "dockerd".into(),
+            "--validate".into(),
+            "--config-file".into(),
+            dir.join("daemon.json").display().to_string(),
+        ]
+    })?;
     let said = format!("{}{}", output.stdout, output.stderr);
     if output.success() || said.contains("unknown flag") || output.status == Some(127) {
         return Ok(());

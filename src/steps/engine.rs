@@ -45,13 +45,6 @@ pub fn satisfied(ctx: &Context) -> bool {
 /// into a scratch directory outside the target, with its own cache, so the target's
 /// files and caches stay untouched (the same query serves dry-run and apply).
 pub fn fetch_offer(host: &Host, ctx: &Context) -> Result<Offer> {
-    let scratch = host.scratch_dir()?;
-    scratch
-        .write("repos/docker-ce.repo", &repo::rendered(ctx))
-        .map_err(|err| Error::other(format!("cannot prepare the repo query: {err}")))?;
-    let argv = ctx
-        .tool
-        .list_offered(scratch.path(), &ctx.plan.engine.packages);
     let hint = format!(
         "the docker-ce repository at {} did not answer; check repo.source, the network \
          or proxy of the target, and that the tree has linux/{}/{}/",
@@ -59,8 +52,20 @@ pub fn fetch_offer(host: &Host, ctx: &Context) -> Result<Offer> {
         ctx.distro.docker_repo_os(),
         ctx.distro.major.unwrap_or(0),
     );
-    let output = host.run_ok(argv, &hint)?;
-    Ok(parse_list(&output.stdout, &ctx.plan.engine.packages))
+    let packages = &ctx.plan.engine.packages;
+    let (argv, output) =
+        host.run_with_file("repos/docker-ce.repo", &repo::rendered(ctx), &|dir| {
+            ctx.tool.list_offered(dir, packages)
+        })?;
+    if !output.success() {
+        return Err(Error::Command {
+            argv,
+            status: output.status,
+            stderr: output.stderr,
+            hint,
+        });
+    }
+    Ok(parse_list(&output.stdout, packages))
 }
 
 /// Versions offered for docker-ce, for `rdock-setup versions`.
