@@ -202,8 +202,20 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
             (Query::Read(path), Answer::File(bytes)) => {
                 files.insert(path.clone(), bytes);
             }
-            // rpm's exit status counts the packages not installed: not an error.
-            (_, Answer::Output(Some(output))) if i == rpm_at => {
+            // rpm's exit status counts the packages not installed: not an error. What
+            // it says on stderr is: a damaged database must not read as "nothing
+            // installed" (that would reinstall, or even purge a live engine's data).
+            (Query::Run { argv, .. }, Answer::Output(Some(output))) if i == rpm_at => {
+                if output.stderr.contains("error") {
+                    return Err(Error::Command {
+                        argv: argv.clone(),
+                        status: output.status,
+                        stderr: output.stderr,
+                        hint: "the rpm database could not be read; check it (`rpm --rebuilddb` \
+                               repairs the common BDB0113 damage) and rerun"
+                            .into(),
+                    });
+                }
                 installed = parse_rpm_query(&output.stdout)
             }
             (_, Answer::Output(Some(output))) if i == show_at => {

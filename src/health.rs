@@ -52,7 +52,8 @@ pub fn wait_healthy(
 }
 
 /// The first of the plan's daemon.json settings that `docker info` shows otherwise.
-/// Only settings `docker info` reports are compared.
+/// Only settings `docker info` reports as written are compared (not data-root, which
+/// it shows with symlinks resolved).
 pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
     for (key, want) in &plan.daemon {
         let (field, have, want) = match key.as_str() {
@@ -70,7 +71,6 @@ pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
             "labels" => ("Labels", info["Labels"].clone(), want.clone()),
             "storage-driver" => ("Driver", info["Driver"].clone(), want.clone()),
             "log-driver" => ("LoggingDriver", info["LoggingDriver"].clone(), want.clone()),
-            "data-root" => ("DockerRootDir", info["DockerRootDir"].clone(), want.clone()),
             "default-runtime" => (
                 "DefaultRuntime",
                 info["DefaultRuntime"].clone(),
@@ -90,8 +90,9 @@ pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
             ("HttpsProxy", &proxy.https_proxy),
             ("NoProxy", &proxy.no_proxy),
         ] {
-            // docker masks credentials in what it shows: compare only plain values.
-            let want = want.clone().unwrap_or_default();
+            // Only what the plan sets (another drop-in may set the rest); docker masks
+            // credentials in what it shows, so only plain values are compared.
+            let Some(want) = want.clone() else { continue };
             if !want.contains('@') && info[field].as_str().unwrap_or("") != want {
                 return Some(format!(
                     "docker info shows {field} = {}, the plan wants {want:?}",

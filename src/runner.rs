@@ -348,7 +348,8 @@ fn shadow_root_args(host: &Host) -> Vec<String> {
 
 /// `.rdock-setup-20261127T235900Z.bak`: one suffix per run, sortable.
 pub fn backup_suffix() -> String {
-    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+    // Nanoseconds: two runs in one second must not share (and overwrite) a backup name.
+    let stamp = humantime::format_rfc3339_nanos(SystemTime::now())
         .to_string()
         .replace(['-', ':'], "");
     format!(".rdock-setup-{stamp}.bak")

@@ -52,7 +52,7 @@ pub fn check(
             actions.push(ServiceAction::Start);
         }
     } else if engine_changed || unit_changed || daemon_changed {
-        let reloadable = daemon_keys.iter().all(|key| daemonjson::is_reloadable(key));
+        let reloadable = daemon_keys.iter().all(|key| reload_applies(plan, key));
         let action = match plan.service.restart {
             RestartPolicy::Never => None,
             RestartPolicy::Always => Some(ServiceAction::Restart),
@@ -71,6 +71,7 @@ pub fn check(
         }
         if action == Some(ServiceAction::Restart) {
             notes.push(restart_warning(
+                plan,
                 facts,
                 engine_changed,
                 unit_changed,
@@ -90,8 +91,15 @@ pub fn check(
     step
 }
 
+/// Whether a reload (SIGHUP) applies this change of `key`: dockerd reloads only keys
+/// present in the file, so a key being removed needs a restart.
+fn reload_applies(plan: &Plan, key: &str) -> bool {
+    plan.daemon.contains_key(key) && daemonjson::is_reloadable(key)
+}
+
 /// Said before a restart: why, and what it does to the running containers.
 fn restart_warning(
+    plan: &Plan,
     facts: &Facts,
     engine_changed: bool,
     unit_changed: bool,
@@ -99,7 +107,7 @@ fn restart_warning(
 ) -> String {
     let fixed: Vec<&str> = daemon_keys
         .iter()
-        .filter(|key| !daemonjson::is_reloadable(key))
+        .filter(|key| !reload_applies(plan, key))
         .map(String::as_str)
         .collect();
     let why = if engine_changed {

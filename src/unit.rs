@@ -126,6 +126,30 @@ pub fn stock_flags() -> Vec<Flag> {
     flags_of(STOCK_EXEC_START, "docker-ce's docker.service (ExecStart)")
 }
 
+/// The unit as it will be once docker-ce is installed: a unit a package ships (under
+/// /usr/lib or /lib, e.g. the old docker's, which cleanup removes) gives way to
+/// docker-ce's own; the administrator's units and drop-ins in /etc and /run stay.
+pub fn after_docker_ce_install(files: &UnitFiles) -> UnitFiles {
+    let local = |path: &PathBuf| path.starts_with("/etc") || path.starts_with("/run");
+    let main = match &files.main {
+        Some((path, bytes)) if local(path) => (path.clone(), bytes.clone()),
+        _ => (
+            PathBuf::from("docker-ce's /usr/lib/systemd/system/docker.service"),
+            format!("[Service]\nExecStart={STOCK_EXEC_START}\n").into_bytes(),
+        ),
+    };
+    UnitFiles {
+        main: Some(main),
+        dropins: files
+            .dropins
+            .iter()
+            .filter(|(p, _)| local(p))
+            .cloned()
+            .collect(),
+        env_files: files.env_files.clone(),
+    }
+}
+
 /// (line number, key, value) of every entry in the [Service] section, with
 /// backslash line continuations joined.
 fn service_entries(text: &str) -> Vec<(usize, String, String)> {
@@ -205,8 +229,10 @@ fn flags_of(command: &str, origin: &str) -> Vec<Flag> {
                 None => (long.to_string(), None),
             }
         } else if let Some(short) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
-            let (n, v) = short.split_at(1);
-            (n.to_string(), (!v.is_empty()).then(|| v.to_string()))
+            let mut chars = short.chars();
+            let name = chars.next().map(String::from).unwrap_or_default();
+            let rest = chars.as_str();
+            (name, (!rest.is_empty()).then(|| rest.to_string()))
         } else {
             continue;
         };
@@ -357,6 +383,12 @@ mod tests {
                 .all(|f| f.origin == "/etc/systemd/system/docker.service.d/override.conf:3")
         );
         assert!(!keys.contains(&"hosts"));
+    }
+
+    #[test]
+    fn odd_words_do_not_panic() {
+        let flags = flags_of("/usr/bin/dockerd -é -—x --=y - --", "t:1");
+        assert!(flags.iter().all(|f| f.origin == "t:1"));
     }
 
     #[test]

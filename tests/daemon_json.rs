@@ -159,10 +159,11 @@ fn rotation_options_meet_a_journald_host() {
         "{error}"
     );
 
-    // From CentOS 7's old way: OPTIONS in /etc/sysconfig/docker, read by the unit.
+    // From OPTIONS in /etc/sysconfig/docker, read by an administrator's unit in /etc
+    // (a packaged unit under /usr/lib would give way to docker-ce's own on install).
     let sandbox = Sandbox::centos7();
     sandbox.write(
-        "usr/lib/systemd/system/docker.service",
+        "etc/systemd/system/docker.service",
         "[Service]\nEnvironmentFile=-/etc/sysconfig/docker\nExecStart=/usr/bin/dockerd-current $OPTIONS\n",
     );
     sandbox.write(
@@ -175,7 +176,7 @@ fn rotation_options_meet_a_journald_host() {
     let error = run.error.clone().unwrap_or_default();
     assert!(error.contains("journald"), "{error}");
     assert!(
-        error.contains("/usr/lib/systemd/system/docker.service:3"),
+        error.contains("/etc/systemd/system/docker.service:3"),
         "{error}"
     );
     let after = sandbox.digest();

@@ -20,7 +20,14 @@ pub fn resolve(root: Option<&Path>, path: &Path) -> io::Result<PathBuf> {
     resolve_relative(&root_dir, root, &relative)
 }
 
+/// Symlinks followed by hand (dangling ones) before giving up, like the kernel's 40.
+const MAX_HOPS: usize = 40;
+
 fn resolve_relative(root_dir: &File, root: &Path, relative: &Path) -> io::Result<PathBuf> {
+    resolve_hops(root_dir, root, relative, 0)
+}
+
+fn resolve_hops(root_dir: &File, root: &Path, relative: &Path, hops: usize) -> io::Result<PathBuf> {
     if relative.as_os_str().is_empty() {
         return std::fs::canonicalize(root);
     }
@@ -34,10 +41,42 @@ fn resolve_relative(root_dir: &File, root: &Path, relative: &Path) -> io::Result
                 io::Error::new(io::ErrorKind::InvalidInput, "path has no file name")
             })?;
             let parent = relative.parent().unwrap_or(Path::new(""));
-            Ok(resolve_relative(root_dir, root, parent)?.join(name))
+            let joined = resolve_hops(root_dir, root, parent, hops)?.join(name);
+            // The last component may be a symlink whose target does not exist (yet):
+            // follow it inside the root by hand, never through the host's view of it.
+            match std::fs::read_link(&joined) {
+                Ok(target) => {
+                    if hops >= MAX_HOPS {
+                        return Err(io::Error::from(nix::errno::Errno::ELOOP));
+                    }
+                    let next = if target.is_absolute() {
+                        normalize(&target)
+                    } else {
+                        normalize(&parent.join(target))
+                    };
+                    resolve_hops(root_dir, root, &next, hops + 1)
+                }
+                Err(_) => Ok(joined),
+            }
         }
         Err(errno) => Err(io::Error::from(errno)),
     }
+}
+
+/// A link target as a path relative to the root: `..` stops at the root, as the
+/// kernel's RESOLVE_IN_ROOT does.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `/etc/docker/daemon.json` -> `etc/docker/daemon.json`; `..` is refused, since target
@@ -84,6 +123,28 @@ mod tests {
         let resolved = resolve(Some(&root), Path::new("/etc/os-release")).unwrap();
         let canonical_root = std::fs::canonicalize(&root).unwrap();
         assert_eq!(resolved, canonical_root.join("real-etc/os-release"));
+    }
+
+    #[test]
+    fn a_dangling_absolute_symlink_is_followed_inside_the_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        // On the host the target exists; inside the root it does not.
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        symlink(&outside, root.join("etc/docker")).unwrap();
+        let resolved = resolve(Some(&root), Path::new("/etc/docker/daemon.json")).unwrap();
+        let canonical_root = std::fs::canonicalize(&root).unwrap();
+        assert!(
+            resolved.starts_with(&canonical_root),
+            "{resolved:?} escaped"
+        );
+        assert!(resolved.ends_with("outside/daemon.json"), "{resolved:?}");
+        // A loop of dangling links ends in an error, not a hang.
+        symlink("/loop-b", root.join("loop-a")).unwrap();
+        symlink("/loop-a", root.join("loop-b")).unwrap();
+        assert!(resolve(Some(&root), Path::new("/loop-a/x")).is_err());
     }
 
     #[test]

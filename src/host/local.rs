@@ -116,8 +116,15 @@ impl Transport for LocalTransport {
         temp.as_file().sync_all()?;
         if let (Some(backup), Some(_)) = (backup, &existing) {
             let backup_real = inroot::resolve(root, backup)?;
-            // A hard link keeps the old inode (content, mode, owner) under the backup name.
-            if fs::hard_link(&real, &backup_real).is_err() {
+            // A hard link keeps the old inode (content, mode, owner) under the backup name;
+            // an existing backup is never overwritten.
+            if let Err(err) = fs::hard_link(&real, &backup_real) {
+                if err.kind() == io::ErrorKind::AlreadyExists || backup_real.exists() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!("backup {} already exists", backup_real.display()),
+                    ));
+                }
                 fs::copy(&real, &backup_real)?;
             }
         }
@@ -138,7 +145,18 @@ impl Transport for LocalTransport {
     fn remove_tree(&self, root: Option<&Path>, path: &Path) -> io::Result<()> {
         let real = inroot::resolve(root, path)?;
         let removed = match fs::symlink_metadata(&real) {
-            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&real),
+            Ok(meta) if meta.is_dir() => {
+                // Like `rm --one-file-system`, and stricter: a filesystem mounted inside
+                // (an NFS volume, say) stops the deletion before anything is deleted.
+                if let Some(mount) = mount_inside(&real, meta.dev())? {
+                    return Err(io::Error::other(format!(
+                        "{} is a mount point inside {}: unmount it first",
+                        mount.display(),
+                        real.display()
+                    )));
+                }
+                fs::remove_dir_all(&real)
+            }
             Ok(_) => fs::remove_file(&real),
             Err(err) => Err(err),
         };
@@ -184,6 +202,24 @@ impl Transport for LocalTransport {
         let output = self.run(&argv)?;
         Ok((argv, output))
     }
+}
+
+/// The first directory below `path` on another filesystem than `dev`.
+fn mount_inside(path: &Path, dev: u64) -> io::Result<Option<std::path::PathBuf>> {
+    for entry in fs::read_dir(path)? {
+        let entry = entry?;
+        let meta = fs::symlink_metadata(entry.path())?;
+        if !meta.is_dir() {
+            continue;
+        }
+        if meta.dev() != dev {
+            return Ok(Some(entry.path()));
+        }
+        if let Some(found) = mount_inside(&entry.path(), dev)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// Bytes of the files below `path` (directories themselves not counted), not

@@ -96,7 +96,12 @@ const SSH_FAILED: i32 = 255;
 
 impl SshTransport {
     pub fn new(target: SshTarget, settings: Arc<SshSettings>) -> SshTransport {
-        let sudo = target.user.as_deref().is_some_and(|u| u != "root");
+        // The login user may come from ssh_config (`User admin`): ask ssh which it is.
+        let user = target
+            .user
+            .clone()
+            .or_else(|| configured_user(&target, &settings));
+        let sudo = user.as_deref().is_some_and(|u| u != "root");
         SshTransport {
             inner: Arc::new(Inner {
                 target,
@@ -267,6 +272,27 @@ fn last_line(text: &str) -> &str {
         .unwrap_or("no answer")
 }
 
+/// The user ssh will log in as for `target`, from `ssh -G` (no connection is made).
+fn configured_user(target: &SshTarget, settings: &SshSettings) -> Option<String> {
+    let mut cmd = Command::new("ssh");
+    cmd.arg("-G");
+    if let Some(config) = &settings.config {
+        cmd.arg("-F").arg(config);
+    }
+    if let Some(port) = target.port {
+        cmd.arg("-p").arg(port.to_string());
+    }
+    let output = cmd
+        .arg("--")
+        .arg(&target.host)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("user ").map(|u| u.trim().to_string()))
+}
+
 /// `R=…` plus the path helpers, for single file operations.
 fn with_root(root: Option<&Path>, body: &str) -> io::Result<String> {
     Ok(format!(
@@ -353,6 +379,7 @@ impl Transport for SshTransport {
         let backup_line = match backup {
             Some(backup) => format!(
                 "rd_b=$(rd_path {b}) || exit 1\n\
+                 if [ -e \"$rd_b\" ]; then echo \"backup $rd_b already exists\" >&2; exit 1; fi\n\
                  if [ -e \"$rd_p\" ]; then ln -- \"$rd_p\" \"$rd_b\" 2>/dev/null || cp -p -- \"$rd_p\" \"$rd_b\" || exit 1; fi\n",
                 b = quote(&backup.display().to_string())?
             ),
@@ -438,6 +465,14 @@ impl Transport for SshTransport {
             cmd = command_line(&words)?,
         );
         let output = self.inner.script(&script, Some(bytes))?;
+        if output.status.code() == Some(97) {
+            return Err(io::Error::other(format!(
+                "cannot stage {relative} in {} on {}: {}",
+                dir.display(),
+                self.inner.target.display(),
+                last_line(&String::from_utf8_lossy(&output.stderr))
+            )));
+        }
         Ok((
             argv,
             CmdOutput {

@@ -42,7 +42,13 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
     };
 
     // A key also passed as a dockerd flag would keep docker from starting: refuse it now.
-    let flags = unit::dockerd_flags(&ctx.facts.unit).unwrap_or_else(unit::stock_flags);
+    // Before docker-ce is installed, its own unit is the one that will run dockerd.
+    let unit_files = if ctx.facts.is_installed("docker-ce") {
+        ctx.facts.unit.clone()
+    } else {
+        unit::after_docker_ce_install(&ctx.facts.unit)
+    };
+    let flags = unit::dockerd_flags(&unit_files).unwrap_or_else(unit::stock_flags);
     if let Some((key, flag)) = unit::conflict(desired.keys(), &flags) {
         return Err(Error::other(format!(
             "{}; nothing was changed",
