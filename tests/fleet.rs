@@ -59,7 +59,8 @@ fn plan(daemon_extra: &str) -> PlanFile {
     ))
 }
 
-fn fleet(plan: &PlanFile, inventory: &PlanFile, lab: &SshLab, extra: &[&str]) -> FleetRun {
+/// `apply PLAN --inventory INV --ssh-config LAB_CONFIG EXTRA…`
+fn fleet_args(plan: &PlanFile, inventory: &PlanFile, lab: &SshLab, extra: &[&str]) -> Vec<String> {
     let mut args = vec![
         "apply".to_string(),
         plan.path.display().to_string(),
@@ -67,10 +68,15 @@ fn fleet(plan: &PlanFile, inventory: &PlanFile, lab: &SshLab, extra: &[&str]) ->
         inventory.path.display().to_string(),
         "--ssh-config".into(),
         lab.ssh_config().display().to_string(),
-        "--format".into(),
-        "json".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn fleet(plan: &PlanFile, inventory: &PlanFile, lab: &SshLab, extra: &[&str]) -> FleetRun {
+    let mut with_json = vec!["--format", "json"];
+    with_json.extend_from_slice(extra);
+    let args = fleet_args(plan, inventory, lab, &with_json);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = rdock(&argv);
     let text = support::output_text(&out);
@@ -154,15 +160,8 @@ fn twenty_hosts_converge_and_a_converged_host_costs_one_command() {
     }
 
     // The human output folds the identical hosts.
-    let out = rdock(&[
-        "apply",
-        plan.path.to_str().unwrap(),
-        "--inventory",
-        inv.path.to_str().unwrap(),
-        "--ssh-config",
-        lab.ssh_config().to_str().unwrap(),
-        "--dry-run",
-    ]);
+    let args = fleet_args(&plan, &inv, &lab, &["--dry-run"]);
+    let out = rdock(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("web[01-20] (20 hosts):\n  no changes"),
@@ -379,20 +378,12 @@ fn ctrl_c_stops_starting_hosts_and_prints_the_recap() {
     let sandboxes: Vec<Sandbox> = (0..6).map(|_| Sandbox::centos7()).collect();
     let inv = inventory(&entries(&lab, &sandboxes));
     let plan = plan("");
-    let mut child = support::rdock_cmd(&[
-        "apply",
-        plan.path.to_str().unwrap(),
-        "--inventory",
-        inv.path.to_str().unwrap(),
-        "--ssh-config",
-        lab.ssh_config().to_str().unwrap(),
-        "--parallel",
-        "1",
-    ])
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+    let args = fleet_args(&plan, &inv, &lab, &["--parallel", "1"]);
+    let mut child = support::rdock_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     // Interrupt once the first host has finished (its line is on stdout).
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
