@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use support::run::plan_file;
 use support::sshd::SshLab;
-use support::{Sandbox, repo, shim_dir};
+use support::{Sandbox, repo, shimmed_path};
 
 const HOSTS: usize = 50;
 
@@ -36,14 +36,7 @@ fn main() {
             "--root",
             template.root.to_str().unwrap(),
         ])
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                shim_dir().display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
+        .env("PATH", shimmed_path())
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
@@ -133,14 +126,7 @@ fn timed(argv: &[&str]) -> (f64, f64, f64, u64, i32) {
         .arg("-f")
         .arg("%U %S %M")
         .args(argv)
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                shim_dir().display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
+        .env("PATH", shimmed_path())
         .stdout(std::process::Stdio::null())
         .status()
         .expect("/usr/bin/time (scripts/deps installs the time package)");

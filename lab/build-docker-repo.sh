@@ -28,6 +28,8 @@
 #   docker.io containerd runc tini rpm createrepo-c gnupg python3
 # (on a host whose PID 1 is systemd, installing docker.io starts Debian's docker there).
 set -euo pipefail
+# Unit files shared by the test fixture and the lab repo (absolute before any cd).
+UNITS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/support/units" && pwd)
 
 if [[ $# -ne 1 ]]; then
     echo "usage: $0 OUT_DIR" >&2
@@ -218,111 +220,10 @@ got=$("$WORK/bin/common/containerd" --version)
 log "binaries patched"
 
 # ------------------------------------------------------------------ payloads ---
-DOCKER_SERVICE='[Unit]
-Description=Docker Application Container Engine
-Documentation=https://docs.docker.com
-After=network-online.target docker.socket firewalld.service containerd.service time-set.target
-Wants=network-online.target containerd.service
-Requires=docker.socket
-
-[Service]
-Type=notify
-# the default is not to use systemd for cgroups because the delegate issues still
-# exists and systemd currently does not support the cgroup feature set required
-# for containers run by docker
-ExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock
-ExecReload=/bin/kill -s HUP $MAINPID
-TimeoutStartSec=0
-RestartSec=2
-Restart=always
-
-# Note that StartLimit* options were moved from "Service" to "Unit" in systemd 229.
-# Both the old, and new location are accepted by systemd 229 and up, so using the old location
-# to make them work for either version of systemd.
-StartLimitBurst=3
-
-# Note that StartLimitInterval was renamed to StartLimitIntervalSec in systemd 230.
-# Both the old, and new name are accepted by systemd 230 and up, so using the old name to make
-# this option work for either version of systemd.
-StartLimitInterval=60s
-
-# Having non-zero Limit*s causes performance problems due to accounting overhead
-# in the kernel. We recommend using cgroups to do container-local accounting.
-LimitNOFILE=infinity
-LimitNPROC=infinity
-LimitCORE=infinity
-
-# Comment TasksMax if your systemd version does not support it.
-# Only systemd 226 and above support this option.
-TasksMax=infinity
-
-# set delegate yes so that systemd does not reset the cgroups of docker containers
-Delegate=yes
-
-# kill only the docker process, not all processes in the cgroup
-KillMode=process
-OOMScoreAdjust=-500
-
-[Install]
-WantedBy=multi-user.target
-'
-
-DOCKER_SOCKET='[Unit]
-Description=Docker Socket for the API
-
-[Socket]
-# If /var/run is not implemented as a symlink to /run, you may need to
-# specify ListenStream=/var/run/docker.sock instead.
-ListenStream=/run/docker.sock
-SocketMode=0660
-SocketUser=root
-SocketGroup=docker
-
-[Install]
-WantedBy=sockets.target
-'
-
-CONTAINERD_SERVICE='# Copyright The containerd Authors.
-#
-# Licensed under the Apache License, Version 2.0 (the "License");
-# you may not use this file except in compliance with the License.
-# You may obtain a copy of the License at
-#
-#     http://www.apache.org/licenses/LICENSE-2.0
-#
-# Unless required by applicable law or agreed to in writing, software
-# distributed under the License is distributed on an "AS IS" BASIS,
-# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-# See the License for the specific language governing permissions and
-# limitations under the License.
-
-[Unit]
-Description=containerd container runtime
-Documentation=https://containerd.io
-After=network.target local-fs.target
-
-[Service]
-ExecStartPre=-/sbin/modprobe overlay
-ExecStart=/usr/bin/containerd
-
-Type=notify
-Delegate=yes
-KillMode=process
-Restart=always
-RestartSec=5
-# Having non-zero Limit*s causes performance problems due to accounting overhead
-# in the kernel. We recommend using cgroups to do container-local accounting.
-LimitNPROC=infinity
-LimitCORE=infinity
-LimitNOFILE=infinity
-# Comment TasksMax if your systemd version does not supports it.
-# Only systemd 226 and above support this version.
-TasksMax=infinity
-OOMScoreAdjust=-999
-
-[Install]
-WantedBy=multi-user.target
-'
+# docker-ce's and containerd.io's own unit files, shared with the lab's repo builder.
+DOCKER_SERVICE=$(<"$UNITS/docker.service")
+DOCKER_SOCKET=$(<"$UNITS/docker.socket")
+CONTAINERD_SERVICE=$(<"$UNITS/containerd.service")
 
 # As containerd.io ships it: the CRI plugin off (docker does not use it).
 CONTAINERD_CONFIG='#   Copyright 2018-2022 Docker Inc.
@@ -398,8 +299,8 @@ for v in "${LABELS[@]}"; do
     LINK="$WORK/bin/$v/dockerd" stage_file "$s" /usr/bin/dockerd 0755
     LINK="$WORK/bin/common/docker-proxy" stage_file "$s" /usr/bin/docker-proxy 0755
     LINK="$WORK/bin/common/docker-init" stage_file "$s" /usr/bin/docker-init 0755
-    printf '%s' "$DOCKER_SERVICE" | stage_file "$s" /usr/lib/systemd/system/docker.service 0644
-    printf '%s' "$DOCKER_SOCKET" | stage_file "$s" /usr/lib/systemd/system/docker.socket 0644
+    printf '%s\n' "$DOCKER_SERVICE" | stage_file "$s" /usr/lib/systemd/system/docker.service 0644
+    printf '%s\n' "$DOCKER_SOCKET" | stage_file "$s" /usr/lib/systemd/system/docker.socket 0644
     s="$WORK/stage/docker-ce-cli-$v"
     LINK="$WORK/bin/$v/docker" stage_file "$s" /usr/bin/docker 0755
 done
@@ -407,7 +308,7 @@ s="$WORK/stage/containerd.io"
 for b in containerd containerd-shim-runc-v2 ctr runc; do
     LINK="$WORK/bin/common/$b" stage_file "$s" "/usr/bin/$b" 0755
 done
-printf '%s' "$CONTAINERD_SERVICE" | stage_file "$s" /usr/lib/systemd/system/containerd.service 0644
+printf '%s\n' "$CONTAINERD_SERVICE" | stage_file "$s" /usr/lib/systemd/system/containerd.service 0644
 printf '%s' "$CONTAINERD_CONFIG" | stage_file "$s" /etc/containerd/config.toml 0644
 
 N=0

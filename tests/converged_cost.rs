@@ -6,7 +6,7 @@ mod support;
 use std::process::Command;
 
 use support::run::{apply, plan_file};
-use support::{Sandbox, output_text, repo, shim_dir};
+use support::{Sandbox, output_text, repo, shimmed_path};
 
 #[test]
 fn converged_apply_starts_at_most_three_processes() {
@@ -20,11 +20,6 @@ fn converged_apply_starts_at_most_three_processes() {
     assert_eq!(first.code, Some(0), "{}", first.text);
 
     let trace = tempfile::NamedTempFile::new().unwrap();
-    let path = format!(
-        "{}:{}",
-        shim_dir().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let out = Command::new("strace")
         .args([
             "-f",
@@ -41,7 +36,7 @@ fn converged_apply_starts_at_most_three_processes() {
             "--root",
             sandbox.root.to_str().unwrap(),
         ])
-        .env("PATH", path)
+        .env("PATH", shimmed_path())
         .output()
         .expect("strace (scripts/deps installs it)");
     assert!(out.status.success(), "{}", output_text(&out));

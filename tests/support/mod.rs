@@ -156,7 +156,17 @@ pub fn repo() -> &'static TestRepo {
 }
 
 fn build_fixture() -> PathBuf {
-    let script = fs::read(BUILD_SCRIPT).unwrap_or_else(|e| panic!("read {BUILD_SCRIPT}: {e}"));
+    // Keyed by the script and the unit files it packages.
+    let mut script = fs::read(BUILD_SCRIPT).unwrap_or_else(|e| panic!("read {BUILD_SCRIPT}: {e}"));
+    let units = Path::new(BUILD_SCRIPT).with_file_name("units");
+    let mut unit_files: Vec<PathBuf> = fs::read_dir(&units)
+        .unwrap_or_else(|e| panic!("read {}: {e}", units.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    unit_files.sort();
+    for unit in unit_files {
+        script.extend(fs::read(&unit).unwrap());
+    }
     let key = format!("{:016x}", fnv1a(&script));
     let fixtures = target_dir().join("test-fixtures");
     fs::create_dir_all(&fixtures).unwrap();
@@ -855,13 +865,18 @@ exec /usr/bin/dnf --disableplugin=local "$@"
 
 // ------------------------------------------------------------------ rdock ---
 
-/// A `Command` for the binary under test with PATH = shim_dir + original PATH.
-pub fn rdock_cmd(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdock-setup"));
+/// PATH with the test shims first, for anything that runs the tool or yum/dnf.
+pub fn shimmed_path() -> std::ffi::OsString {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut paths = vec![shim_dir()];
     paths.extend(std::env::split_paths(&path));
-    cmd.env("PATH", std::env::join_paths(paths).expect("PATH"));
+    std::env::join_paths(paths).expect("PATH")
+}
+
+/// A `Command` for the binary under test with PATH = shim_dir + original PATH.
+pub fn rdock_cmd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdock-setup"));
+    cmd.env("PATH", shimmed_path());
     cmd.args(args);
     cmd
 }
