@@ -312,6 +312,43 @@ pub fn versions(plan_path: &Path, root: Option<PathBuf>) -> Result<i32> {
             plan.engine.version
         ));
     }
+    // containerd.io and the plugins go at their own versions: their offers, newest first.
+    let mut others = vec![("containerd.io".to_string(), plan.engine.containerd.clone())];
+    others.extend(
+        plan.engine
+            .plugins
+            .iter()
+            .map(|p| (p.package.clone(), p.version.clone())),
+    );
+    for (name, spec) in others {
+        let offered = offer.get(&name).map(Vec::as_slice).unwrap_or(&[]);
+        let pick = facts
+            .installed
+            .get(&name)
+            .filter(|evr| spec.matches(evr))
+            .or_else(|| spec.pick(offered));
+        let list: Vec<String> = offered
+            .iter()
+            .map(|evr| {
+                let mut shown = evr.to_string();
+                if Some(evr) == pick {
+                    shown.push_str(&format!(" (<- {spec})"));
+                }
+                if facts.installed.get(&name) == Some(evr) {
+                    shown.push_str(" (installed)");
+                }
+                shown
+            })
+            .collect();
+        out.push_str(&format!(
+            "{name}: {}\n",
+            if list.is_empty() {
+                "none offered".to_string()
+            } else {
+                list.join(", ")
+            }
+        ));
+    }
     print(&out);
     Ok(if resolved.is_some() {
         EXIT_OK

@@ -52,7 +52,10 @@ fn refused_untouched(sandbox: &Sandbox, plan: &std::path::Path, words: &[&str]) 
     );
     let installed = sandbox.rpm_query();
     for old in OLD {
-        assert!(installed.contains_key(*old), "{old} was removed: {installed:?}");
+        assert!(
+            installed.contains_key(*old),
+            "{old} was removed: {installed:?}"
+        );
     }
     last.unwrap()
 }
@@ -93,11 +96,15 @@ fn vault_repairs_the_repos_and_one_transaction_installs_the_full_set() {
     let scope = repo().scope();
     let vault = format!("{}/vault", scope.base_url);
     let plan = plan(&scope.base_url, Some(&vault), "");
-    let others: Vec<(String, Option<Vec<u8>>)> =
-        ["CentOS-CR.repo", "CentOS-Sources.repo", "epel.repo", "internal.repo"]
-            .iter()
-            .map(|n| (n.to_string(), sandbox.read(format!("etc/yum.repos.d/{n}"))))
-            .collect();
+    let others: Vec<(String, Option<Vec<u8>>)> = [
+        "CentOS-CR.repo",
+        "CentOS-Sources.repo",
+        "epel.repo",
+        "internal.repo",
+    ]
+    .iter()
+    .map(|n| (n.to_string(), sandbox.read(format!("etc/yum.repos.d/{n}"))))
+    .collect();
 
     let _ = sandbox.rpm_query();
     let before = sandbox.digest();
@@ -149,9 +156,13 @@ fn vault_repairs_the_repos_and_one_transaction_installs_the_full_set() {
         "docker-buildx-plugin",
         "docker-compose-plugin",
     ] {
-        assert!(installed.contains_key(wanted), "{wanted} missing: {installed:?}");
+        assert!(
+            installed.contains_key(wanted),
+            "{wanted} missing: {installed:?}"
+        );
     }
     assert_eq!(installed["docker-ce"], "3:26.1.4-3.el7");
+    assert_eq!(installed["docker-ce-rootless-extras"], "0:26.1.4-3.el7");
     assert_eq!(installed["docker-compose-plugin"], "0:2.27.1-1.el7");
     for old in OLD {
         assert!(!installed.contains_key(*old), "{old} still installed");
@@ -164,15 +175,27 @@ fn vault_repairs_the_repos_and_one_transaction_installs_the_full_set() {
 
     let again = apply_without_dns(&sandbox, &plan.path, &[]);
     assert_eq!(again.code, Some(0), "{}", again.text);
-    assert!(again.changing().is_empty(), "second run changed:\n{}", again.text);
+    assert!(
+        again.changing().is_empty(),
+        "second run changed:\n{}",
+        again.text
+    );
 }
 
 #[test]
 fn a_vault_without_container_selinux_stops_before_any_change() {
     let sandbox = stock_centos7_with_old_docker();
     let scope = repo().scope();
-    let plan = plan(&scope.base_url, Some(&format!("{}/vault-bare", scope.base_url)), "");
-    refused_untouched(&sandbox, &plan.path, &["container-selinux", "nothing was changed"]);
+    let plan = plan(
+        &scope.base_url,
+        Some(&format!("{}/vault-bare", scope.base_url)),
+        "",
+    );
+    refused_untouched(
+        &sandbox,
+        &plan.path,
+        &["container-selinux", "nothing was changed"],
+    );
 }
 
 #[test]
@@ -187,7 +210,10 @@ fn a_package_that_cannot_be_downloaded_leaves_the_old_docker() {
     assert!(error.contains("did not complete"), "{error}");
     let installed = sandbox.rpm_query();
     for old in OLD {
-        assert!(installed.contains_key(*old), "{old} was removed: {installed:?}");
+        assert!(
+            installed.contains_key(*old),
+            "{old} was removed: {installed:?}"
+        );
     }
     assert!(!installed.contains_key("docker-ce"), "{installed:?}");
 }
@@ -204,10 +230,14 @@ fn hold_keeps_a_plain_update_from_moving_the_plan() {
     );
     let run = apply_without_dns(&sandbox, &pinned.path, &[]);
     assert_eq!(run.code, Some(0), "{}", run.text);
-    let held = sandbox.read_string("etc/yum.repos.d/docker-ce.repo").unwrap();
+    let held = sandbox
+        .read_string("etc/yum.repos.d/docker-ce.repo")
+        .unwrap();
     assert!(held.contains("\nexclude=docker-ce "), "{held}");
     let at_pin = sandbox.rpm_query();
     assert_eq!(at_pin["docker-ce"], "3:24.0.7-3.el7");
+    // yum alone would pull the newest rootless-extras beside an older engine
+    assert_eq!(at_pin["docker-ce-rootless-extras"], "0:24.0.7-3.el7");
     assert_eq!(at_pin["docker-compose-plugin"], "0:2.24.7-1.el7");
     assert_eq!(at_pin["docker-buildx-plugin"], "0:0.12.1-1.el7");
 
@@ -218,7 +248,13 @@ fn hold_keeps_a_plain_update_from_moving_the_plan() {
     };
     update(&sandbox);
     let after = sandbox.rpm_query();
-    for name in ["docker-ce", "docker-ce-cli", "docker-compose-plugin", "docker-buildx-plugin"] {
+    for name in [
+        "docker-ce",
+        "docker-ce-cli",
+        "docker-ce-rootless-extras",
+        "docker-compose-plugin",
+        "docker-buildx-plugin",
+    ] {
         assert_eq!(after[name], at_pin[name], "{name} moved under a hold");
     }
 
@@ -233,10 +269,12 @@ fn hold_keeps_a_plain_update_from_moving_the_plan() {
     let now = sandbox.rpm_query();
     assert_eq!(now["docker-ce"], "3:26.1.4-3.el7");
     assert_eq!(now["docker-compose-plugin"], "0:2.27.1-1.el7");
-    assert!(sandbox
-        .read_string("etc/yum.repos.d/docker-ce.repo")
-        .unwrap()
-        .contains("\nexclude=docker-ce "));
+    assert!(
+        sandbox
+            .read_string("etc/yum.repos.d/docker-ce.repo")
+            .unwrap()
+            .contains("\nexclude=docker-ce ")
+    );
 
     // hold = false lifts it: the dry-run shows the repo file losing its exclude, and
     // an update then moves buildx to the newest.
@@ -247,22 +285,35 @@ fn hold_keeps_a_plain_update_from_moving_the_plan() {
     );
     let dry = apply_without_dns(&sandbox, &unheld.path, &["--dry-run"]);
     assert!(
-        dry.step("repo").diff.clone().unwrap_or_default().contains("-exclude=docker-ce"),
+        dry.step("repo")
+            .diff
+            .clone()
+            .unwrap_or_default()
+            .contains("-exclude=docker-ce"),
         "{}",
         dry.text
     );
     let run = apply_without_dns(&sandbox, &unheld.path, &[]);
     assert_eq!(run.code, Some(0), "{}", run.text);
     update(&sandbox);
-    assert_eq!(sandbox.rpm_query()["docker-buildx-plugin"], "0:0.14.1-1.el7");
+    assert_eq!(
+        sandbox.rpm_query()["docker-buildx-plugin"],
+        "0:0.14.1-1.el7"
+    );
 }
 
 #[test]
 fn stock_files_are_the_ones_centos_ships() {
     // The fixture's stock files carry what the tests rely on.
     let files = stock_repo_files("7");
-    let base = String::from_utf8_lossy(&files.iter().find(|(n, _)| n == "CentOS-Base.repo").unwrap().1)
-        .into_owned();
+    let base = String::from_utf8_lossy(
+        &files
+            .iter()
+            .find(|(n, _)| n == "CentOS-Base.repo")
+            .unwrap()
+            .1,
+    )
+    .into_owned();
     assert!(base.contains("mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=os&infra=$infra"));
     assert!(base.contains("#baseurl=http://mirror.centos.org/centos/$releasever/os/$basearch/"));
 }

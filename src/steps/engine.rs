@@ -28,14 +28,24 @@ pub const ROOTLESS_EXTRAS: &str = "docker-ce-rootless-extras";
 enum Rule {
     /// docker-ce: the plan's engine.version.
     Engine,
-    /// The engine's version-release (docker-ce-cli; rootless-extras when installed).
+    /// The engine's version-release (docker-ce-cli).
     SameAsEngine,
+    /// The engine's version-release where the repo has it, else left as installed
+    /// (docker-ce-rootless-extras: 18.09 and 19.03 have none).
+    Companion,
     /// Its own spec (containerd.io, plugins, extra packages).
     Own(VersionSpec),
 }
 
 /// Every package the engine step manages, with its rule, in install order.
-fn managed(plan: &Plan, installed: &BTreeMap<String, Evr>) -> Vec<(String, Rule)> {
+/// docker-ce-rootless-extras is managed once installed, and when the engine about to
+/// be installed (`offered_extras`: the repo has it at the engine's version) would pull
+/// it in: yum alone would pick the newest, whatever the engine's version.
+fn managed(
+    plan: &Plan,
+    installed: &BTreeMap<String, Evr>,
+    offered_extras: bool,
+) -> Vec<(String, Rule)> {
     let mut list: Vec<(String, Rule)> = plan
         .engine
         .packages
@@ -50,8 +60,10 @@ fn managed(plan: &Plan, installed: &BTreeMap<String, Evr>) -> Vec<(String, Rule)
             (name.clone(), rule)
         })
         .collect();
-    if installed.contains_key(ROOTLESS_EXTRAS) && !list.iter().any(|(n, _)| n == ROOTLESS_EXTRAS) {
-        list.push((ROOTLESS_EXTRAS.to_string(), Rule::SameAsEngine));
+    if (offered_extras || installed.contains_key(ROOTLESS_EXTRAS))
+        && !list.iter().any(|(n, _)| n == ROOTLESS_EXTRAS)
+    {
+        list.push((ROOTLESS_EXTRAS.to_string(), Rule::Companion));
     }
     for plugin in &plan.engine.plugins {
         if !list.iter().any(|(n, _)| *n == plugin.package) {
@@ -63,7 +75,7 @@ fn managed(plan: &Plan, installed: &BTreeMap<String, Evr>) -> Vec<(String, Rule)
 
 /// Every package name the engine step may ask the repo or rpm about.
 pub fn package_names(plan: &Plan) -> Vec<String> {
-    let mut names: Vec<String> = managed(plan, &BTreeMap::new())
+    let mut names: Vec<String> = managed(plan, &BTreeMap::new(), false)
         .into_iter()
         .map(|(name, _)| name)
         .collect();
@@ -85,12 +97,15 @@ pub fn satisfied(ctx: &Context) -> bool {
     if !ctx.plan.engine.version.matches(engine) {
         return false;
     }
-    managed(ctx.plan, installed)
+    managed(ctx.plan, installed, false)
         .iter()
         .all(|(name, rule)| match (installed.get(name), rule) {
             (None, _) => false,
             (Some(_), Rule::Engine) => true,
             (Some(evr), Rule::SameAsEngine) => evr.same_version_release(engine),
+            // Whether the repo has one at the engine's version is for the repo to say;
+            // a converged host does not ask.
+            (Some(_), Rule::Companion) => true,
             (Some(evr), Rule::Own(spec)) => spec.matches(evr),
         })
 }
@@ -170,7 +185,11 @@ pub fn check(ctx: &Context, offer: Option<&Offer>) -> Result<StepPlan> {
 
     let mut by_verb: BTreeMap<u8, (PackageVerb, Vec<PackageItem>)> = BTreeMap::new();
     let mut notes = Vec::new();
-    for (name, rule) in managed(ctx.plan, installed) {
+    let offered_extras = offer.get(ROOTLESS_EXTRAS).is_some_and(|list| {
+        list.iter()
+            .any(|evr| evr.same_version_release(&engine_target))
+    });
+    for (name, rule) in managed(ctx.plan, installed, offered_extras) {
         let current = installed.get(&name);
         let target = match &rule {
             Rule::Engine => engine_target.clone(),
@@ -190,6 +209,13 @@ pub fn check(ctx: &Context, offer: Option<&Offer>) -> Result<StepPlan> {
                     hint: "the mirror may be incomplete; pick another engine.version or repo.source"
                         .into(),
                 })?,
+            Rule::Companion => match offer.get(&name).and_then(|list| {
+                list.iter()
+                    .find(|evr| evr.same_version_release(&engine_target))
+            }) {
+                Some(evr) => evr.clone(),
+                None => continue,
+            },
             Rule::Own(spec) => match current.filter(|evr| spec.matches(evr)) {
                 Some(evr) => evr.clone(),
                 None => own_pick(&name, spec, offer)?,
@@ -203,7 +229,7 @@ pub fn check(ctx: &Context, offer: Option<&Offer>) -> Result<StepPlan> {
         };
         let planned = match &rule {
             Rule::Engine => ctx.plan.engine.version.to_string(),
-            Rule::SameAsEngine => format!("docker-ce {engine_target}"),
+            Rule::SameAsEngine | Rule::Companion => format!("docker-ce {engine_target}"),
             Rule::Own(spec) => spec.to_string(),
         };
         let have = current.map(ToString::to_string).unwrap_or_default();

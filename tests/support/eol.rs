@@ -65,7 +65,11 @@ pub fn stock_centos7_with_old_docker() -> Sandbox {
         "docker-common",
         "docker-client",
     ]);
-    assert!(out.status.success(), "seeding old docker:\n{}", output_text(&out));
+    assert!(
+        out.status.success(),
+        "seeding old docker:\n{}",
+        output_text(&out)
+    );
     sandbox
 }
 
@@ -76,7 +80,11 @@ pub fn stock_centos7_with_old_docker() -> Sandbox {
 pub fn without_dns(cmd: Command) -> Command {
     let dir = tempfile::tempdir().unwrap();
     let resolv = dir.path().join("resolv.conf");
-    std::fs::write(&resolv, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n").unwrap();
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+    )
+    .unwrap();
     // The directory must outlive the command: leak it (a few bytes per run).
     let resolv = resolv.display().to_string();
     std::mem::forget(dir);
@@ -100,7 +108,14 @@ pub fn without_dns(cmd: Command) -> Command {
 pub fn apply_without_dns(sandbox: &Sandbox, plan: &Path, extra: &[&str]) -> Run {
     let root = sandbox.root.display().to_string();
     let plan = plan.display().to_string();
-    let mut args = vec!["apply", plan.as_str(), "--root", root.as_str(), "--format", "json"];
+    let mut args = vec![
+        "apply",
+        plan.as_str(),
+        "--root",
+        root.as_str(),
+        "--format",
+        "json",
+    ];
     args.extend_from_slice(extra);
     parse(run_retrying_etxtbsy(without_dns(rdock_cmd(&args))))
 }
