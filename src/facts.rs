@@ -11,6 +11,7 @@ use crate::host::probe::{Answer, FileMatch, Query, When};
 use crate::host::{CmdOutput, Host};
 use crate::packages::backend::{RPM_QUERY_FORMAT, parse_rpm_query};
 use crate::packages::mirrors::REPO_FILE;
+use crate::packages::os_repos;
 use crate::packages::rpmver::Evr;
 use crate::plan::Plan;
 use crate::state::STATE_FILE;
@@ -22,7 +23,7 @@ pub const DOCKER_UNIT: &str = "docker.service";
 
 /// Where rpm keeps its database in the layouts we meet: EL7 and EL8, EL9's sysimage,
 /// and Debian's rpm (used to prepare trees on a Debian controller).
-const RPMDB_DIRS: &[&str] = &["/var/lib/rpm", "/usr/lib/sysimage/rpm", "/root/.rpmdb"];
+pub const RPMDB_DIRS: &[&str] = &["/var/lib/rpm", "/usr/lib/sysimage/rpm", "/root/.rpmdb"];
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ServiceState {
@@ -61,6 +62,11 @@ pub struct Facts {
     pub daemon_json: Option<Vec<u8>>,
     #[serde(skip)]
     pub repo_file: Option<Vec<u8>>,
+    /// Every `.repo` file of /etc/yum.repos.d (the docker one too), by name.
+    #[serde(skip)]
+    pub repo_files: Vec<(String, Vec<u8>)>,
+    /// /etc/centos-release: its full release names a vault tree.
+    pub centos_release: Option<String>,
     /// The tool's own record on the target (`state::STATE_FILE`).
     #[serde(skip)]
     pub state: Option<Vec<u8>>,
@@ -99,7 +105,7 @@ fn package_names(plan: &Plan) -> Vec<String> {
             }
         }
     };
-    add(plan.engine.packages.clone());
+    add(crate::steps::engine::package_names(plan));
     match &plan.cleanup.remove {
         Some(list) => add(list.clone()),
         None => {
@@ -147,6 +153,12 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
             .map(|d| Query::Files(FileMatch::new(*d, "", ".conf"))),
     );
     queries.extend(unit::ENV_FILES.iter().map(|p| Query::Read(p.into())));
+    let repos_at = queries.len();
+    queries.push(Query::Files(FileMatch::new(
+        os_repos::REPOS_DIR,
+        "",
+        ".repo",
+    )));
     // On a tree with no rpm database yet, `rpm -q` would create one: nothing is
     // installed there, so rpm is not asked.
     let rpmdb = queries.len();
@@ -194,6 +206,7 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         (BTreeMap::new(), ServiceState::default(), None);
     let mut docker_info = None;
     let mut dropin_dirs = Vec::new();
+    let mut repo_files = Vec::new();
     for (i, (query, answer)) in queries.iter().zip(answers).enumerate() {
         match (query, answer) {
             (Query::Uname, Answer::Uname(u)) => uname = Some(u),
@@ -228,6 +241,7 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
                 docker_info = parse_docker_info(&output)
             }
             (Query::TreeSize(_), Answer::Size(size)) => docker_data_size = size,
+            (Query::Files(_), Answer::Files(found)) if i == repos_at => repo_files = found,
             (Query::Files(wanted), Answer::Files(found)) => {
                 dropin_dirs.push((wanted.dir.clone(), found))
             }
@@ -236,11 +250,13 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
     }
     let uname = uname.ok_or_else(|| Error::other("the target did not say its kernel release"))?;
     let mut file = |path: &str| files.remove(Path::new(path)).flatten();
+    let centos_release = file("/etc/centos-release");
     let distro = distro_from(
         file("/etc/os-release"),
         file("/etc/redhat-release"),
-        file("/etc/centos-release"),
+        centos_release.clone(),
     );
+    let centos_release = centos_release.map(|b| String::from_utf8_lossy(&b).into_owned());
     let (daemon_json, repo_file, state) = (file(DAEMON_JSON), file(REPO_FILE), file(STATE_FILE));
     let (passwd, group) = (file("/etc/passwd"), file("/etc/group"));
     let mut unit = UnitFiles {
@@ -265,6 +281,8 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         installed,
         daemon_json,
         repo_file,
+        repo_files,
+        centos_release,
         state,
         service,
         docker_info,

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::probe::FileMatch;
-use super::{CmdOutput, Transport, Uname, inroot};
+use super::{CmdOutput, Stage, Transport, Uname, inroot};
 
 pub struct LocalTransport;
 
@@ -186,21 +186,62 @@ impl Transport for LocalTransport {
         Ok(files)
     }
 
-    fn run_with_file(
+    fn run_staged(
         &self,
-        relative: &str,
-        bytes: &[u8],
+        root: Option<&Path>,
+        stage: &Stage,
         argv_for: &dyn Fn(&Path) -> Vec<String>,
     ) -> io::Result<(Vec<String>, CmdOutput)> {
         let dir = tempfile::Builder::new().prefix("rdock-setup.").tempdir()?;
-        let path = dir.path().join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
+        for (relative, bytes) in &stage.files {
+            let path = dir.path().join(relative);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::write(&path, bytes)?;
         }
-        fs::write(&path, bytes)?;
+        for (target_path, relative) in &stage.copies {
+            // The parent is resolved inside the root; the last component is copied as
+            // it is, so a symlink stays a symlink (and is never followed out of it).
+            let (Some(parent), Some(name)) = (target_path.parent(), target_path.file_name()) else {
+                continue;
+            };
+            let source = inroot::resolve(root, parent)?.join(name);
+            if fs::symlink_metadata(&source).is_err() {
+                continue;
+            }
+            let dest = dir.path().join(relative);
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            copy_as_is(&source, &dest)?;
+        }
         let argv = argv_for(dir.path());
         let output = self.run(&argv)?;
         Ok((argv, output))
+    }
+}
+
+/// Copy a file, symlink or directory tree without following symlinks, leaving out
+/// Berkeley DB region files (`__db.*`: per-machine state of an EL7 rpm database).
+fn copy_as_is(source: &Path, dest: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(source)?;
+    if meta.file_type().is_symlink() {
+        std::os::unix::fs::symlink(fs::read_link(source)?, dest)
+    } else if meta.is_dir() {
+        fs::create_dir_all(dest)?;
+        for entry in fs::read_dir(source)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with("__db.") {
+                continue;
+            }
+            copy_as_is(&entry.path(), &dest.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else if meta.is_file() {
+        fs::copy(source, dest).map(|_| ())
+    } else {
+        Ok(())
     }
 }
 

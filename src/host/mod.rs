@@ -17,6 +17,33 @@ use crate::error::{Error, Result};
 pub use local::LocalTransport;
 use probe::{Answer, Query};
 
+/// What a scratch directory holds before a command runs in it (`Transport::run_staged`).
+#[derive(Debug, Clone, Default)]
+pub struct Stage {
+    /// Files of ours: relative path in the scratch directory, bytes.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Paths of the target copied as they are (symlinks stay symlinks, directories whole,
+    /// Berkeley DB region files `__db.*` left out): target path, relative destination.
+    /// A path the target does not have is skipped.
+    pub copies: Vec<(PathBuf, String)>,
+}
+
+impl Stage {
+    pub fn file(relative: &str, bytes: &[u8]) -> Stage {
+        Stage {
+            files: vec![(relative.to_string(), bytes.to_vec())],
+            copies: Vec::new(),
+        }
+    }
+
+    /// What the stage holds, for error messages.
+    fn describe(&self) -> String {
+        let mut names: Vec<&str> = self.files.iter().map(|(name, _)| name.as_str()).collect();
+        names.extend(self.copies.iter().map(|(_, name)| name.as_str()));
+        names.join(", ")
+    }
+}
+
 /// What a finished command left behind.
 #[derive(Debug, Clone)]
 pub struct CmdOutput {
@@ -70,14 +97,14 @@ pub trait Transport {
         root: Option<&Path>,
         wanted: &probe::FileMatch,
     ) -> std::io::Result<Vec<(String, Vec<u8>)>>;
-    /// Run a command that reads one file of ours: `bytes` is put at `relative` in a
-    /// fresh private directory on the machine (outside any target root), the argv is
-    /// made from that directory, and the directory is removed afterwards. A remote
-    /// transport does all of it in one round trip.
-    fn run_with_file(
+    /// Run a command on files of ours: a fresh private directory is made on the machine
+    /// (outside any target root), the stage's files are put in it and the target's paths
+    /// it names are copied in, the argv is made from that directory, and the directory is
+    /// removed afterwards. A remote transport does all of it in one round trip.
+    fn run_staged(
         &self,
-        relative: &str,
-        bytes: &[u8],
+        root: Option<&Path>,
+        stage: &Stage,
         argv_for: &dyn Fn(&Path) -> Vec<String>,
     ) -> std::io::Result<(Vec<String>, CmdOutput)>;
 
@@ -280,22 +307,36 @@ impl Host {
     }
 
     /// Run a command on `bytes` staged at `relative` in a private scratch directory
-    /// outside the target (see `Transport::run_with_file`); returns the argv it ran.
+    /// outside the target; returns the argv it ran.
     pub fn run_with_file(
         &self,
         relative: &str,
         bytes: &[u8],
         argv_for: &dyn Fn(&Path) -> Vec<String>,
     ) -> Result<(Vec<String>, CmdOutput)> {
+        self.run_staged(&Stage::file(relative, bytes), argv_for)
+    }
+
+    /// Run a command in a private scratch directory outside the target, populated as
+    /// `stage` says (see `Transport::run_staged`); returns the argv it ran.
+    pub fn run_staged(
+        &self,
+        stage: &Stage,
+        argv_for: &dyn Fn(&Path) -> Vec<String>,
+    ) -> Result<(Vec<String>, CmdOutput)> {
         let (argv, output) = self
             .transport
-            .run_with_file(relative, bytes, argv_for)
+            .run_staged(self.root(), stage, argv_for)
             .map_err(|err| {
                 unreachable_or(err, |err| {
-                    Error::other(format!("cannot stage {relative} on {}: {err}", self.name()))
+                    Error::other(format!(
+                        "cannot stage {} on {}: {err}",
+                        stage.describe(),
+                        self.name()
+                    ))
                 })
             })?;
-        tracing::debug!(host = %self.name(), command = %argv.join(" "), status = ?output.status, "ran on a staged file");
+        tracing::debug!(host = %self.name(), command = %argv.join(" "), status = ?output.status, "ran on staged files");
         self.log.borrow_mut().push(argv.clone());
         Ok((argv, output))
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::probe::{Answer, FileMatch, Query};
 use super::remote_probe::{self, PRELUDE};
 use super::shell::{command_line, quote};
-use super::{CmdOutput, Transport, Uname};
+use super::{CmdOutput, Stage, Transport, Uname};
 
 /// `[user@]host[:port]`, as given on the command line or in an inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -443,31 +443,57 @@ impl Transport for SshTransport {
         }
     }
 
-    fn run_with_file(
+    fn run_staged(
         &self,
-        relative: &str,
-        bytes: &[u8],
+        root: Option<&Path>,
+        stage: &Stage,
         argv_for: &dyn Fn(&Path) -> Vec<String>,
     ) -> io::Result<(Vec<String>, CmdOutput)> {
         // The directory is named here, so that the command line can be built before the
         // one round trip; mkdir refuses an existing one, so nobody else's is reused.
         let dir = PathBuf::from(format!("/tmp/rdock-setup.{}", unique_suffix()));
-        let file = dir.join(relative);
         let argv = argv_for(&dir);
         let mut words: Vec<&str> = vec!["env", "LC_ALL=C"];
         words.extend(argv.iter().map(String::as_str));
-        let script = format!(
-            "D={d}\nmkdir -m 700 -- \"$D\" || exit 97\ntrap 'rm -rf -- \"$D\"' EXIT\n\
-             mkdir -p -- {parent} && cat > {f} || exit 97\n{cmd}\n",
+        let mut script = format!(
+            "D={d}\nmkdir -m 700 -- \"$D\" || exit 97\ntrap 'rm -rf -- \"$D\"' EXIT\n",
             d = quote(&dir.display().to_string())?,
-            parent = quote(&file.parent().unwrap_or(&dir).display().to_string())?,
-            f = quote(&file.display().to_string())?,
-            cmd = command_line(&words)?,
         );
-        let output = self.inner.script(&script, Some(bytes))?;
+        // The files arrive one after the other on stdin; GNU head -c reads exactly
+        // what it writes, so each takes its own bytes and leaves the rest.
+        let mut input = Vec::new();
+        for (relative, bytes) in &stage.files {
+            let file = dir.join(relative);
+            script.push_str(&format!(
+                "mkdir -p -- {parent} && head -c {len} > {f} || exit 97\n",
+                parent = quote(&file.parent().unwrap_or(&dir).display().to_string())?,
+                len = bytes.len(),
+                f = quote(&file.display().to_string())?,
+            ));
+            input.extend_from_slice(bytes);
+        }
+        for (target_path, relative) in &stage.copies {
+            let source = match root {
+                Some(root) => root.join(target_path.strip_prefix("/").unwrap_or(target_path)),
+                None => target_path.clone(),
+            };
+            let dest = dir.join(relative);
+            let (source, dest) = (
+                quote(&source.display().to_string())?,
+                quote(&dest.display().to_string())?,
+            );
+            script.push_str(&format!(
+                "if [ -e {source} ] || [ -L {source} ]; then mkdir -p -- \"$(dirname -- {dest})\" \
+                 && cp -a -- {source} {dest} && rm -f -- {dest}/__db.* || exit 97; fi\n"
+            ));
+        }
+        script.push_str(&command_line(&words)?);
+        script.push('\n');
+        let output = self.inner.script(&script, Some(&input))?;
         if output.status.code() == Some(97) {
             return Err(io::Error::other(format!(
-                "cannot stage {relative} in {} on {}: {}",
+                "cannot stage {} in {} on {}: {}",
+                stage.describe(),
                 dir.display(),
                 self.inner.target.display(),
                 last_line(&String::from_utf8_lossy(&output.stderr))
