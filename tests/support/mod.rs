@@ -123,6 +123,12 @@ impl TestRepo {
         format!("{}/linux/centos/{el}/x86_64/{channel}", self.base_url)
     }
 
+    /// The tree under a URL whose rpms named like `needle` cannot be downloaded
+    /// (404) while the metadata still offers them.
+    pub fn missing_url(&self, needle: &str) -> String {
+        format!("{}/_missing/{needle}", self.base_url)
+    }
+
     /// `{base_url}/linux/centos/gpg`.
     pub fn gpg_url(&self) -> String {
         format!("{}/linux/centos/gpg", self.base_url)
@@ -248,6 +254,15 @@ fn resolve(dir: &Path, url: &str) -> Option<PathBuf> {
     let path = url.split(['?', '#']).next().unwrap_or("");
     let path = percent_decode(path)?;
     let mut rel = path.as_str();
+    // `/_missing/NAME/…`: the same tree, except that every .rpm whose name contains
+    // NAME answers 404 while the metadata still lists it (a mirror that lost files).
+    if let Some(rest) = rel.strip_prefix("/_missing/") {
+        let (needle, tail) = rest.split_at(rest.find('/')?);
+        if tail.ends_with(".rpm") && tail.rsplit('/').next()?.contains(needle) {
+            return None;
+        }
+        rel = tail;
+    }
     if let Some(rest) = rel.strip_prefix("/_scope/") {
         rel = &rest[rest.find('/')?..];
     }
@@ -912,6 +927,7 @@ pub fn output_text(out: &Output) -> String {
 }
 
 pub mod converge;
+pub mod eol;
 pub mod lab;
 pub mod run;
 pub mod sshd;
