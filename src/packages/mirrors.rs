@@ -45,22 +45,12 @@ impl RepoSource {
                 base_url: url.to_string(),
             });
         }
-        if let Some(rest) = text
-            .strip_prefix("https://")
-            .or_else(|| text.strip_prefix("http://"))
+        if let Some(base) = base_url("repo.source", text, "https://mirrors.example.com/docker-ce")?
         {
-            let host = rest.split('/').next().unwrap_or("");
-            if host.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err((
-                    format!("repo.source {text:?} is not a usable URL"),
-                    "write it like \"https://mirrors.example.com/docker-ce\"".into(),
-                ));
-            }
-            let base = text.trim_end_matches('/');
             let base = base
                 .strip_suffix("/linux/centos")
                 .or_else(|| base.strip_suffix("/linux/rhel"))
-                .unwrap_or(base);
+                .unwrap_or(&base);
             return Ok(RepoSource {
                 name: None,
                 base_url: base.to_string(),
@@ -86,6 +76,26 @@ impl RepoSource {
             None => self.base_url.clone(),
         }
     }
+}
+
+/// `text` as the base URL of a tree (http or https, a host, no blanks or control
+/// characters), without a trailing slash; `Ok(None)` when it is no URL at all.
+/// Errors are (message, hint) naming the plan key.
+pub fn base_url(key: &str, text: &str, example: &str) -> Result<Option<String>, (String, String)> {
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return Ok(None);
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err((
+            format!("{key} {text:?} is not a usable URL"),
+            format!("write it like \"{example}\""),
+        ));
+    }
+    Ok(Some(text.trim_end_matches('/').to_string()))
 }
 
 /// The docker-ce.repo the tool owns. Both `baseurl` and `gpgkey` point at the chosen

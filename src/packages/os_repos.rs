@@ -74,20 +74,14 @@ impl OsRepoSource {
         if let Some(vault) = Vault::named(text) {
             return Ok(OsRepoSource::Vault(vault));
         }
-        if let Some(rest) = text
-            .strip_prefix("https://")
-            .or_else(|| text.strip_prefix("http://"))
-        {
-            let host = rest.split('/').next().unwrap_or("");
-            if host.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err((
-                    format!("os_repos.source {text:?} is not a usable URL"),
-                    "write it like \"https://mirrors.example.com/centos-vault\"".into(),
-                ));
-            }
+        if let Some(base_url) = super::mirrors::base_url(
+            "os_repos.source",
+            text,
+            "https://mirrors.example.com/centos-vault",
+        )? {
             return Ok(OsRepoSource::Vault(Vault {
                 name: None,
-                base_url: text.trim_end_matches('/').to_string(),
+                base_url,
             }));
         }
         let mut names = vec!["auto", "keep"];

@@ -147,12 +147,20 @@ pub fn resolve(spec: &VersionSpec, installed: Option<&Evr>, offer: &Offer) -> Re
     if let Some(evr) = installed.filter(|evr| spec.matches(evr)) {
         return Ok(evr.clone());
     }
-    let offered = engine_versions(offer);
+    pick_offered(
+        format!("engine.version {spec} matches none of the docker-ce versions"),
+        spec,
+        engine_versions(offer),
+    )
+}
+
+/// The newest of `offered` that `spec` accepts, else an error that lists the offers.
+fn pick_offered(what: String, spec: &VersionSpec, offered: &[Evr]) -> Result<Evr> {
     spec.pick(offered).cloned().ok_or_else(|| {
         let list: Vec<String> = offered.iter().map(ToString::to_string).collect();
         Error::Version {
             message: format!(
-                "engine.version {spec} matches none of the docker-ce versions the repo offers: {}",
+                "{what} the repo offers: {}",
                 if list.is_empty() {
                     "none".to_string()
                 } else {
@@ -276,21 +284,9 @@ pub fn check(ctx: &Context, offer: Option<&Offer>) -> Result<StepPlan> {
 
 /// The newest offered version of `name` that `spec` accepts.
 fn own_pick(name: &str, spec: &VersionSpec, offer: &Offer) -> Result<Evr> {
-    let offered = offer.get(name).map(Vec::as_slice).unwrap_or(&[]);
-    spec.pick(offered).cloned().ok_or_else(|| {
-        let list: Vec<String> = offered.iter().map(ToString::to_string).collect();
-        Error::Version {
-            message: format!(
-                "{name} {spec} matches none of the versions the repo offers: {}",
-                if list.is_empty() {
-                    "none".to_string()
-                } else {
-                    list.join(", ")
-                }
-            ),
-            hint: "pick one of those (`rdock-setup versions PLAN` lists them), or point \
-                   repo.source/channel at a repo that has it"
-                .into(),
-        }
-    })
+    pick_offered(
+        format!("{name} {spec} matches none of the versions"),
+        spec,
+        offer.get(name).map(Vec::as_slice).unwrap_or(&[]),
+    )
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::run::{Run, parse};
+use super::run::{Run, apply_args, parse};
 use super::{Sandbox, output_text, rdock_cmd, repo, run_retrying_etxtbsy};
 
 const STOCK_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/centos-repos");
@@ -106,16 +106,7 @@ pub fn without_dns(cmd: Command) -> Command {
 
 /// `rdock-setup apply PLAN --root SANDBOX --format json [extra…]`, without DNS.
 pub fn apply_without_dns(sandbox: &Sandbox, plan: &Path, extra: &[&str]) -> Run {
-    let root = sandbox.root.display().to_string();
-    let plan = plan.display().to_string();
-    let mut args = vec![
-        "apply",
-        plan.as_str(),
-        "--root",
-        root.as_str(),
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
+    let args = apply_args(sandbox, plan, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     parse(run_retrying_etxtbsy(without_dns(rdock_cmd(&args))))
 }
