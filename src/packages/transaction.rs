@@ -16,8 +16,10 @@ pub struct Transaction {
 }
 
 impl Transaction {
-    /// The shell script: one line per verb, then `run`. Packages with a target
-    /// version are named `name-epoch:version-release`, which yum 3 and dnf both take.
+    /// The shell script: one line per verb, then `run`. Packages with a target version
+    /// are named `name-version-release` for yum 3, whose package specs take an epoch
+    /// only together with the arch (`name-epoch:version-release.arch`), and
+    /// `name-epoch:version-release` for dnf.
     pub fn script(&self, manager: PackageManager) -> String {
         let mut script = String::new();
         for (verb, items) in &self.ops {
@@ -28,7 +30,7 @@ impl Transaction {
                 (PackageVerb::Upgrade, PackageManager::Dnf) => "upgrade",
                 (PackageVerb::Downgrade, _) => "downgrade",
             };
-            let specs: Vec<String> = items.iter().map(spec).collect();
+            let specs: Vec<String> = items.iter().map(|item| spec(item, manager)).collect();
             script.push_str(&format!("{word} {}\n", specs.join(" ")));
         }
         script.push_str("run\n");
@@ -75,10 +77,13 @@ pub enum Expect {
     At(Evr),
 }
 
-fn spec(item: &PackageItem) -> String {
-    match &item.to {
-        Some(evr) => format!("{}-{evr}", item.name),
-        None => item.name.clone(),
+fn spec(item: &PackageItem, manager: PackageManager) -> String {
+    match (&item.to, manager) {
+        (Some(evr), PackageManager::Yum) => {
+            format!("{}-{}-{}", item.name, evr.version, evr.release)
+        }
+        (Some(evr), PackageManager::Dnf) => format!("{}-{evr}", item.name),
+        (None, _) => item.name.clone(),
     }
 }
 
@@ -192,13 +197,11 @@ mod tests {
         };
         assert_eq!(
             tx.script(PackageManager::Yum),
-            "remove docker docker-common\ninstall docker-ce-3:26.1.4-1.el7 lvm2\n\
+            "remove docker docker-common\ninstall docker-ce-26.1.4-1.el7 lvm2\n\
              update containerd.io-1.6.33-3.1.el7\nrun\n"
         );
-        assert!(
-            tx.script(PackageManager::Dnf)
-                .contains("\nupgrade containerd.io")
-        );
+        let dnf = tx.script(PackageManager::Dnf);
+        assert!(dnf.contains("\ninstall docker-ce-3:26.1.4-1.el7 lvm2\nupgrade containerd.io"));
         let expect = tx.expectations();
         assert_eq!(expect[0], ("docker".into(), Expect::Absent));
         assert_eq!(expect[3], ("lvm2".into(), Expect::Present));
