@@ -11,7 +11,7 @@ use crate::packages::backend::PackageTool;
 use crate::report::{HostStatus, Report};
 use crate::runner::{self, Options};
 use crate::steps::{Context, engine};
-use crate::{checks, facts, fleet, interrupt, inventory, plan, recap};
+use crate::{checks, facts, fleet, inventory, plan, recap};
 
 #[derive(clap::Args)]
 pub struct ApplyArgs {
@@ -121,6 +121,10 @@ fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<
         hosts.extend(inventory::load(path, args.root.as_deref())?);
     }
     let hosts = inventory::limit(hosts, &fleet_args.limit)?;
+    let (hosts, twice) = inventory::dedupe(hosts);
+    for line in twice {
+        tracing::warn!("{line}");
+    }
     let rollout = fleet::Rollout {
         parallel: fleet_args.parallel,
         batch: fleet_args.batch,
@@ -141,9 +145,8 @@ fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<
         control_dir: control.path().to_path_buf(),
         config: fleet_args.ssh_config.clone(),
         accept_new_host_keys: fleet_args.accept_new_host_keys,
-        connect_timeout_secs: 10,
+        connect_timeout_secs: crate::host::bounded::get().connect.as_secs() as u32,
     });
-    interrupt::install();
     let run = fleet::Fleet {
         plan,
         plan_text: &plan_text,

@@ -203,6 +203,31 @@ fn expand_home(path: &Path) -> PathBuf {
     }
 }
 
+/// Hosts named twice (the same `[user@]host[:port]` and root, say by `--host` and by
+/// the inventory) run once, as first named: two runs on one target would race.
+/// Returns the hosts kept and a line for each one dropped.
+pub fn dedupe(hosts: Vec<FleetHost>) -> (Vec<FleetHost>, Vec<String>) {
+    let mut kept: Vec<FleetHost> = Vec::new();
+    let mut dropped = Vec::new();
+    for host in hosts {
+        let same = |k: &FleetHost| {
+            k.target.display() == host.target.display()
+                && k.target.port == host.target.port
+                && k.root == host.root
+        };
+        match kept.iter().find(|k| same(k)) {
+            Some(first) => dropped.push(format!(
+                "{} is {} again (as {}): it runs once",
+                host.name,
+                host.target.display(),
+                first.name
+            )),
+            None => kept.push(host),
+        }
+    }
+    (kept, dropped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

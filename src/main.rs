@@ -42,7 +42,9 @@ Examples:
 
 Exit codes:
   0  success: converged, applied, or (dry-run) nothing or something to do
-  1  failure: bad plan, preflight failed, a step failed, or the target could not be read
+  1  failure: bad plan, preflight failed, a step failed, the target could not be read or
+     was locked by another run, a command timed out, or the run was interrupted
+     (SIGINT/SIGTERM: the step in flight finishes, no further step starts)
   2  changes pending: only with `apply --dry-run --detailed-exitcode`
 
 Logs go to stderr: -v for more, or RUST_LOG=rdock_setup=debug.";
@@ -53,6 +55,19 @@ struct Cli {
     /// More diagnostics on stderr (-v info, -vv debug: every command run).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Seconds any one command on a target may take (yum/dnf excepted); past it, the
+    /// command is stopped and the host reported failed.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 300)]
+    command_timeout: u64,
+    /// Seconds one yum/dnf run may take (transactions, metadata, resolution).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 1800)]
+    transaction_timeout: u64,
+    /// Seconds to reach a host over SSH (ssh ConnectTimeout).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 10)]
+    connect_timeout: u64,
+    /// Seconds to wait for another run's lock on the same target before giving up.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 60)]
+    lock_wait: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -104,6 +119,17 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    let secs = std::time::Duration::from_secs;
+    host::bounded::set(host::bounded::Bounds {
+        command: secs(cli.command_timeout.max(1)),
+        transaction: secs(cli.transaction_timeout.max(1)),
+        connect: secs(cli.connect_timeout.max(1)),
+        lock_wait: secs(cli.lock_wait),
+    });
+    // SIGINT and SIGTERM alike, for every command: the step in flight finishes (its
+    // commands run in their own process group), no further step starts, the report
+    // says what was done.
+    interrupt::install();
     let code = match cli.command {
         Command::Apply(args) => commands::apply(&args),
         Command::Facts { root, format } => commands::facts(root, format),

@@ -54,7 +54,12 @@ fn converge_into(
     options: Options,
     report: &mut HostReport,
 ) -> Result<()> {
-    let facts = facts::gather(host, plan)?;
+    // A run that may change the target holds its lock; a dry-run reads without it.
+    let facts = if options.dry_run {
+        facts::gather(host, plan)?
+    } else {
+        facts::gather_locked(host, plan)?
+    };
     report.target = Some(describe_target(&facts));
     let steps = plan_steps(host, plan, &facts, report)?;
 
@@ -110,10 +115,7 @@ fn converge_into(
         return Err(err);
     }
 
-    let acted = !options.dry_run
-        && steps
-            .iter()
-            .any(|s| s.id == service::ID && s.changes_anything());
+    let acted = !options.dry_run && steps.iter().any(service::moves_the_daemon);
     let verified = if acted && facts.offline.is_none() {
         match health::wait_healthy(host, Some(plan), plan.service.health_timeout) {
             Ok(info) => answered(&info),
@@ -149,7 +151,13 @@ fn recover(
         "this run changed neither daemon.json nor a drop-in, so there was nothing to roll back"
             .to_string()
     } else {
-        match health::roll_back(host, &undo, facts, plan.service.health_timeout) {
+        match health::roll_back(
+            host,
+            &undo,
+            facts,
+            plan.service.health_timeout,
+            &backup_suffix(),
+        ) {
             Ok(restored) => format!(
                 "rolled back: {} restored, and docker is active with the old settings",
                 restored.join("; ")

@@ -7,12 +7,69 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::probe::FileMatch;
-use super::{CmdOutput, Stage, Transport, Uname, inroot};
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
 
-pub struct LocalTransport;
+use nix::fcntl::{Flock, FlockArg};
+
+use super::probe::{FileMatch, LockSpec, locked_error};
+use super::{CmdOutput, Stage, Transport, Uname, bounded, inroot};
+
+/// This machine; it holds the target's lock once taken (`Query::Lock`).
+#[derive(Default)]
+pub struct LocalTransport {
+    lock: RefCell<Option<Flock<File>>>,
+}
 
 impl Transport for LocalTransport {
+    fn lock(&self, _root: Option<&Path>, spec: &LockSpec) -> io::Result<()> {
+        // A path of this machine, not of the target's tree (facts::lock_spec).
+        let path = spec.path.clone();
+        if let Some(parent) = path.parent() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(parent)?;
+        }
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        let deadline = Instant::now() + spec.wait;
+        let mut told = false;
+        loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(mut held) => {
+                    held.set_len(0)?;
+                    writeln!(held, "{} since {}", spec.holder, now_utc())?;
+                    held.sync_all()?;
+                    *self.lock.borrow_mut() = Some(held);
+                    return Ok(());
+                }
+                Err((back, nix::errno::Errno::EWOULDBLOCK)) => {
+                    file = back;
+                    let holder = fs::read_to_string(&path).unwrap_or_default();
+                    let holder = holder.trim();
+                    if Instant::now() >= deadline {
+                        return Err(locked_error(&path, holder, spec.wait));
+                    }
+                    if !told {
+                        eprintln!(
+                            "waiting up to {}s for the lock on {}, held by {holder}",
+                            spec.wait.as_secs(),
+                            path.display()
+                        );
+                        told = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err((_, errno)) => return Err(io::Error::from(errno)),
+            }
+        }
+    }
+
     fn name(&self) -> String {
         "localhost".to_string()
     }
@@ -23,12 +80,18 @@ impl Transport for LocalTransport {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
         // The C locale keeps yum/dnf/rpm output in the English our parsers read.
         // Own process group: Ctrl-C on the terminal must not cut a transaction short.
-        let output = Command::new(program)
-            .args(args)
-            .process_group(0)
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null())
-            .output()?;
+        let output = bounded::output(
+            Command::new(program)
+                .args(args)
+                .process_group(0)
+                .env("LC_ALL", "C")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            None,
+            bounded::for_argv(argv),
+        )
+        .map_err(|err| timed_out_as(err, argv))?;
         Ok(CmdOutput {
             status: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -219,6 +282,20 @@ impl Transport for LocalTransport {
         let argv = argv_for(dir.path());
         let output = self.run(&argv)?;
         Ok((argv, output))
+    }
+}
+
+/// Now, as `2026-11-29T16:00:00Z`.
+pub fn now_utc() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// A command stopped at its bound, named.
+fn timed_out_as(err: io::Error, argv: &[String]) -> io::Error {
+    if err.kind() == io::ErrorKind::TimedOut {
+        io::Error::new(err.kind(), format!("`{}` {err}", argv.join(" ")))
+    } else {
+        err
     }
 }
 

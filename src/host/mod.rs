@@ -2,6 +2,8 @@
 //! plus an optional root directory (`--root DIR`: an image or chroot being prepared).
 //! Steps call these methods and never learn which kind of target they hold.
 
+pub mod bounded;
+mod held_session;
 mod inroot;
 mod local;
 pub mod probe;
@@ -108,8 +110,17 @@ pub trait Transport {
         argv_for: &dyn Fn(&Path) -> Vec<String>,
     ) -> std::io::Result<(Vec<String>, CmdOutput)>;
 
-    /// Release what the transport holds (an SSH master connection).
+    /// Release what the transport holds (the target's lock, an SSH master connection).
     fn close(&self) {}
+
+    /// Take the target's lock (`Query::Lock`); held until `close` or the end of this
+    /// process. Only transports that answer queries one by one need it.
+    fn lock(&self, root: Option<&Path>, spec: &probe::LockSpec) -> std::io::Result<()> {
+        let _ = (root, spec);
+        Err(std::io::Error::other(
+            "this transport cannot lock its target",
+        ))
+    }
 
     /// Answer a batch of queries, in order. This default asks one by one; a remote
     /// transport answers the whole batch in one round trip.
@@ -117,6 +128,10 @@ pub trait Transport {
         let mut answers = Vec::with_capacity(queries.len());
         for query in queries {
             let answer = match query {
+                Query::Lock(spec) => {
+                    self.lock(root, spec)?;
+                    Answer::Locked
+                }
                 Query::Uname => Answer::Uname(self.uname()?),
                 Query::IsRootUser => Answer::Bool(self.is_root_user()),
                 Query::SystemdOnline => Answer::Online(match root {
@@ -188,7 +203,7 @@ impl Host {
     }
 
     pub fn local(root: Option<PathBuf>) -> Self {
-        Host::new(Box::new(LocalTransport), root)
+        Host::new(Box::new(LocalTransport::default()), root)
     }
 
     pub fn name(&self) -> String {
@@ -268,7 +283,11 @@ impl Host {
     pub fn probe(&self, queries: &[Query]) -> Result<Vec<Answer>> {
         let answers = self.transport.probe(self.root(), queries).map_err(|err| {
             unreachable_or(err, |err| {
-                Error::other(format!("cannot read facts from {}: {err}", self.name()))
+                if err.kind() == std::io::ErrorKind::WouldBlock {
+                    Error::other(format!("{}: {err}", self.name()))
+                } else {
+                    Error::other(format!("cannot read facts from {}: {err}", self.name()))
+                }
             })
         })?;
         for (query, answer) in queries.iter().zip(&answers) {

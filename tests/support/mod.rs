@@ -38,7 +38,7 @@ pub fn target_dir() -> PathBuf {
 
 /// Stable 64-bit FNV-1a, used for cache keys that must not change between
 /// Rust versions (unlike `DefaultHasher`'s output).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
@@ -290,6 +290,57 @@ fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// Where a run's lock on the tree `root` lives (facts::lock_spec: on the machine that
+/// holds the tree, under /run, named by an FNV-1a of the tree's path).
+pub fn tree_lock_path(root: &Path) -> PathBuf {
+    PathBuf::from(format!(
+        "/run/rdock-setup/root-{:016x}.lock",
+        fnv1a(root.as_os_str().as_encoded_bytes())
+    ))
+}
+
+/// Hold `path`'s flock (as a run does), saying `holder` in it, until the guard drops.
+pub struct HeldLock {
+    child: std::process::Child,
+}
+
+impl HeldLock {
+    pub fn take(path: &Path, holder: &str) -> HeldLock {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, format!("{holder}\n")).unwrap();
+        // -o: only flock itself holds the lock, so killing it releases the lock
+        let mut child = Command::new("flock")
+            .arg("-o")
+            .arg(path)
+            .args(["sleep", "120"])
+            .spawn()
+            .expect("flock (util-linux)");
+        // held once flock -n fails from here
+        for _ in 0..100 {
+            let busy = Command::new("flock")
+                .args(["-n"])
+                .arg(path)
+                .arg("true")
+                .status()
+                .unwrap();
+            if !busy.success() {
+                return HeldLock { child };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("could not take {}", path.display());
+    }
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// `http://127.0.0.1:PORT` where nothing listens (a port just bound and released).

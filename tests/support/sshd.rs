@@ -102,6 +102,12 @@ impl SshLab {
 
     /// One more server; `trusted`: its key goes into the lab's known_hosts.
     pub fn add(&mut self, name: &str, trusted: bool) -> &Sshd {
+        self.add_with_env(name, trusted, &[])
+    }
+
+    /// One more server whose sessions get `env` besides (e.g. a PATH with a hanging
+    /// program first, for a host whose commands never return).
+    pub fn add_with_env(&mut self, name: &str, trusted: bool, env: &[(&str, &str)]) -> &Sshd {
         let d = self.dir.path().to_path_buf();
         let port = free_port();
         let log_dir = d.join(format!("log-{name}"));
@@ -109,9 +115,16 @@ impl SshLab {
         // The environment sshd passes on: where to log, via the user's key options.
         let key = fs::read_to_string(d.join("client_key.pub")).unwrap();
         let keys_file = d.join(format!("authorized_keys-{name}"));
+        let extra: String = env
+            .iter()
+            .map(|(k, v)| format!("environment=\"{k}={v}\","))
+            .collect();
         fs::write(
             &keys_file,
-            format!("environment=\"RDOCK_LOG_DIR={}\" {key}", log_dir.display()),
+            format!(
+                "{extra}environment=\"RDOCK_LOG_DIR={}\" {key}",
+                log_dir.display()
+            ),
         )
         .unwrap();
         let config = format!(
