@@ -4,6 +4,7 @@
 mod change;
 mod checks;
 mod commands;
+mod control_chars;
 mod daemonjson;
 mod error;
 mod facts;
