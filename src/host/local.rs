@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::probe::FileMatch;
+use super::probe::{self, FileMatch};
 use super::{CmdOutput, Stage, Transport, Uname, inroot};
 
 pub struct LocalTransport;
@@ -63,11 +63,13 @@ impl Transport for LocalTransport {
 
     fn read_file(&self, root: Option<&Path>, path: &Path) -> io::Result<Option<Vec<u8>>> {
         let real = inroot::resolve(root, path)?;
-        match fs::read(&real) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(err),
+        match fs::metadata(&real) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+            Ok(meta) if meta.is_dir() => return Err(probe::not_a_file(&real)),
+            Ok(_) => {}
         }
+        fs::read(&real).map(Some)
     }
 
     fn exists(&self, root: Option<&Path>, path: &Path) -> io::Result<bool> {
@@ -87,14 +89,11 @@ impl Transport for LocalTransport {
         let dir = real
             .parent()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
-        if !dir.exists() {
-            // Directories the tool creates itself, like /etc/docker, get the usual 0755.
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(dir)?;
-        }
+        create_dirs(dir)?;
         let existing = fs::metadata(&real).ok();
+        if existing.as_ref().is_some_and(|m| m.is_dir()) {
+            return Err(probe::not_a_file(&real));
+        }
         let mut temp = tempfile::Builder::new()
             .prefix(".rdock-setup.")
             .tempfile_in(dir)?;
@@ -220,6 +219,26 @@ impl Transport for LocalTransport {
         let output = self.run(&argv)?;
         Ok((argv, output))
     }
+}
+
+/// Create `dir` and its missing parents, each 0755 whatever the umask (DirBuilder's mode
+/// is filtered by it: under umask 077 /etc/docker would come out 0700).
+fn create_dirs(dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(path) = at.filter(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
+        missing.push(path);
+        at = path.parent();
+    }
+    for path in missing.into_iter().rev() {
+        match fs::DirBuilder::new().mode(0o755).create(path) {
+            Ok(()) => fs::set_permissions(path, fs::Permissions::from_mode(0o755))?,
+            // Made meanwhile by someone else: theirs, mode and all.
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }
 
 /// Copy a file, symlink or directory tree without following symlinks, leaving out

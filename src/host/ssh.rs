@@ -389,7 +389,8 @@ impl Transport for SshTransport {
         let body = format!(
             "rd_p=$(rd_path {p}) || exit 1\n\
              rd_d=$(dirname -- \"$rd_p\")\n\
-             [ -d \"$rd_d\" ] || mkdir -p -m 755 -- \"$rd_d\" || exit 1\n\
+             if [ -d \"$rd_p\" ]; then echo \"$rd_p is a directory, not a file: move it away, then rerun\" >&2; exit 1; fi\n\
+             rd_mkdirs \"$rd_d\" || exit 1\n\
              rd_t=$(mktemp \"$rd_d/.rdock-setup.XXXXXX\") || exit 1\n\
              trap 'rm -f -- \"$rd_t\"' EXIT\n\
              cat > \"$rd_t\" || exit 1\n\
@@ -397,7 +398,7 @@ impl Transport for SshTransport {
              else chmod {mode:o} -- \"$rd_t\" || exit 1; fi\n\
              sync -- \"$rd_t\" 2>/dev/null || sync\n\
              {backup_line}\
-             mv -f -- \"$rd_t\" \"$rd_p\" || exit 1\n\
+             mv -f -T -- \"$rd_t\" \"$rd_p\" || exit 1\n\
              trap - EXIT\n\
              sync -- \"$rd_d\" 2>/dev/null || sync\n",
             p = quote(&path.display().to_string())?,
