@@ -23,12 +23,24 @@ impl Transport for LocalTransport {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
         // The C locale keeps yum/dnf/rpm output in the English our parsers read.
         // Own process group: Ctrl-C on the terminal must not cut a transaction short.
-        let output = Command::new(program)
+        let spawned = Command::new(program)
             .args(args)
             .process_group(0)
             .env("LC_ALL", "C")
             .stdin(Stdio::null())
-            .output()?;
+            .output();
+        let output = match spawned {
+            // A missing program answers as a shell (and so the SSH transport) would: 127,
+            // for the caller to judge, not an I/O error that reads like a broken target.
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return Ok(CmdOutput {
+                    status: Some(127),
+                    stdout: String::new(),
+                    stderr: format!("{program}: command not found"),
+                });
+            }
+            other => other?,
+        };
         Ok(CmdOutput {
             status: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -135,16 +135,7 @@ pub trait Transport {
                     Answer::Bool(any)
                 }
                 Query::Run { argv, when } => Answer::Output(if when.holds(&answers) {
-                    // A missing program answers like a shell would (127), as the
-                    // remote script's does: `docker` on a host without docker, say.
-                    Some(match self.run(argv) {
-                        Err(err) if err.kind() == std::io::ErrorKind::NotFound => CmdOutput {
-                            status: Some(127),
-                            stdout: String::new(),
-                            stderr: format!("{}: command not found", argv[0]),
-                        },
-                        other => other?,
-                    })
+                    Some(self.run(argv)?)
                 } else {
                     None
                 }),
@@ -230,6 +221,14 @@ impl Host {
         if output.success() {
             Ok(output)
         } else {
+            let hint = if output.status == Some(127) {
+                format!(
+                    "`{}` is not installed on the target (or not on its PATH)",
+                    argv[0]
+                )
+            } else {
+                hint.to_string()
+            };
             Err(Error::Command {
                 argv,
                 status: output.status,
@@ -238,7 +237,7 @@ impl Host {
                 } else {
                     output.stderr
                 },
-                hint: hint.to_string(),
+                hint,
             })
         }
     }
