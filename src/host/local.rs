@@ -95,6 +95,7 @@ impl Transport for LocalTransport {
         path: &Path,
         bytes: &[u8],
         default_mode: u32,
+        private: bool,
         backup: Option<&Path>,
     ) -> io::Result<()> {
         let real = inroot::resolve(root, path)?;
@@ -110,10 +111,11 @@ impl Transport for LocalTransport {
             .prefix(".rdock-setup.")
             .tempfile_in(dir)?;
         temp.write_all(bytes)?;
-        let mode = existing
-            .as_ref()
-            .map(|m| m.mode() & 0o7777)
-            .unwrap_or(default_mode);
+        let mode = match &existing {
+            _ if private => 0o600,
+            Some(meta) => meta.mode() & 0o7777,
+            None => default_mode,
+        };
         temp.as_file()
             .set_permissions(fs::Permissions::from_mode(mode))?;
         if let Some(meta) = &existing {
@@ -137,6 +139,9 @@ impl Transport for LocalTransport {
                     ));
                 }
                 fs::copy(&real, &backup_real)?;
+            }
+            if private {
+                fs::set_permissions(&backup_real, fs::Permissions::from_mode(0o600))?;
             }
         }
         temp.persist(&real).map_err(|err| err.error)?;

@@ -79,12 +79,14 @@ pub trait Transport {
     fn exists(&self, root: Option<&Path>, path: &Path) -> std::io::Result<bool>;
     /// Replace `path` atomically (temp file, fsync, rename), keeping mode and owner of an
     /// existing file (else `default_mode`), after keeping the old content at `backup`.
+    /// `private` (the bytes carry a secret): the file and the backup are made 0600.
     fn write_file(
         &self,
         root: Option<&Path>,
         path: &Path,
         bytes: &[u8],
         default_mode: u32,
+        private: bool,
         backup: Option<&Path>,
     ) -> std::io::Result<()>;
     /// Bytes used by a directory tree, `None` when it does not exist.
@@ -294,7 +296,14 @@ impl Host {
     ) -> Result<()> {
         tracing::debug!(host = %self.name(), path = %path.display(), "write");
         self.transport
-            .write_file(self.root(), path, bytes, default_mode, backup)
+            .write_file(
+                self.root(),
+                path,
+                bytes,
+                default_mode,
+                crate::secrets::carries_secret(bytes),
+                backup,
+            )
             .map_err(|source| self.file_error(path, "write", source))
     }
 
