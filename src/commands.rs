@@ -96,7 +96,7 @@ pub fn apply(args: &ApplyArgs) -> Result<i32> {
                 eprintln!(
                     "error: {}: {}",
                     host.name,
-                    host.error.as_deref().unwrap_or("")
+                    crate::secrets::mask(host.error.as_deref().unwrap_or(""))
                 );
             }
         }
@@ -427,6 +427,7 @@ fn checked_root(root: Option<&Path>) -> Result<Option<PathBuf>> {
 
 /// Write to stdout; a closed pipe (`| head`) ends quietly.
 fn print(text: &str) {
+    let text = crate::secrets::mask(text);
     let mut stdout = std::io::stdout().lock();
     if stdout
         .write_all(text.as_bytes())

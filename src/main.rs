@@ -4,6 +4,7 @@
 mod change;
 mod checks;
 mod commands;
+mod control_chars;
 mod daemonjson;
 mod error;
 mod facts;
@@ -19,6 +20,7 @@ mod recap;
 mod report;
 mod rollback;
 mod runner;
+mod secrets;
 mod service;
 mod state;
 mod steps;
@@ -143,7 +145,7 @@ fn main() {
         } => commands::rollback(&file, root, dry_run, !no_restart),
     };
     std::process::exit(code.unwrap_or_else(|err| {
-        eprintln!("error: {err}");
+        eprintln!("error: {}", secrets::mask(&err.to_string()));
         EXIT_FAILURE
     }));
 }
@@ -158,7 +160,22 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| MaskedStderr)
         .with_target(false)
         .init();
+}
+
+/// stderr for log lines, with secrets masked (the fmt layer writes one whole line a call).
+struct MaskedStderr;
+
+impl std::io::Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let masked = secrets::mask(&String::from_utf8_lossy(buf));
+        std::io::stderr().write_all(masked.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

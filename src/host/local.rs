@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use super::probe::{FileMatch, LockSpec, locked_error};
+use super::probe::{self, FileMatch, LockSpec, locked_error};
 use super::{CmdOutput, Stage, Transport, Uname, bounded, inroot};
 
 /// This machine; it holds the target's lock once taken (`Query::Lock`).
@@ -26,10 +26,7 @@ impl Transport for LocalTransport {
         // A path of this machine, not of the target's tree (facts::lock_spec).
         let path = spec.path.clone();
         if let Some(parent) = path.parent() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(parent)?;
+            create_dirs(parent)?;
         }
         let mut file = fs::OpenOptions::new()
             .read(true)
@@ -80,7 +77,7 @@ impl Transport for LocalTransport {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
         // The C locale keeps yum/dnf/rpm output in the English our parsers read.
         // Own process group: Ctrl-C on the terminal must not cut a transaction short.
-        let output = bounded::output(
+        let spawned = bounded::output(
             Command::new(program)
                 .args(args)
                 .process_group(0)
@@ -90,8 +87,19 @@ impl Transport for LocalTransport {
                 .stderr(Stdio::piped()),
             None,
             bounded::for_argv(argv),
-        )
-        .map_err(|err| timed_out_as(err, argv))?;
+        );
+        let output = match spawned {
+            // A missing program answers as a shell (and so the SSH transport) would: 127,
+            // for the caller to judge, not an I/O error that reads like a broken target.
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return Ok(CmdOutput {
+                    status: Some(127),
+                    stdout: String::new(),
+                    stderr: format!("{program}: command not found"),
+                });
+            }
+            other => other.map_err(|err| timed_out_as(err, argv))?,
+        };
         Ok(CmdOutput {
             status: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -126,11 +134,13 @@ impl Transport for LocalTransport {
 
     fn read_file(&self, root: Option<&Path>, path: &Path) -> io::Result<Option<Vec<u8>>> {
         let real = inroot::resolve(root, path)?;
-        match fs::read(&real) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(err),
+        match fs::metadata(&real) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+            Ok(meta) if meta.is_dir() => return Err(probe::not_a_file(&real)),
+            Ok(_) => {}
         }
+        fs::read(&real).map(Some)
     }
 
     fn exists(&self, root: Option<&Path>, path: &Path) -> io::Result<bool> {
@@ -144,28 +154,27 @@ impl Transport for LocalTransport {
         path: &Path,
         bytes: &[u8],
         default_mode: u32,
+        private: bool,
         backup: Option<&Path>,
     ) -> io::Result<()> {
         let real = inroot::resolve(root, path)?;
         let dir = real
             .parent()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
-        if !dir.exists() {
-            // Directories the tool creates itself, like /etc/docker, get the usual 0755.
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(dir)?;
-        }
+        create_dirs(dir)?;
         let existing = fs::metadata(&real).ok();
+        if existing.as_ref().is_some_and(|m| m.is_dir()) {
+            return Err(probe::not_a_file(&real));
+        }
         let mut temp = tempfile::Builder::new()
             .prefix(".rdock-setup.")
             .tempfile_in(dir)?;
         temp.write_all(bytes)?;
-        let mode = existing
-            .as_ref()
-            .map(|m| m.mode() & 0o7777)
-            .unwrap_or(default_mode);
+        let mode = match &existing {
+            _ if private => 0o600,
+            Some(meta) => meta.mode() & 0o7777,
+            None => default_mode,
+        };
         temp.as_file()
             .set_permissions(fs::Permissions::from_mode(mode))?;
         if let Some(meta) = &existing {
@@ -189,6 +198,9 @@ impl Transport for LocalTransport {
                     ));
                 }
                 fs::copy(&real, &backup_real)?;
+            }
+            if private {
+                fs::set_permissions(&backup_real, fs::Permissions::from_mode(0o600))?;
             }
         }
         temp.persist(&real).map_err(|err| err.error)?;
@@ -297,6 +309,26 @@ fn timed_out_as(err: io::Error, argv: &[String]) -> io::Error {
     } else {
         err
     }
+}
+
+/// Create `dir` and its missing parents, each 0755 whatever the umask (DirBuilder's mode
+/// is filtered by it: under umask 077 /etc/docker would come out 0700).
+fn create_dirs(dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(path) = at.filter(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
+        missing.push(path);
+        at = path.parent();
+    }
+    for path in missing.into_iter().rev() {
+        match fs::DirBuilder::new().mode(0o755).create(path) {
+            Ok(()) => fs::set_permissions(path, fs::Permissions::from_mode(0o755))?,
+            // Made meanwhile by someone else: theirs, mode and all.
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }
 
 /// Copy a file, symlink or directory tree without following symlinks, leaving out

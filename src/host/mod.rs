@@ -81,12 +81,14 @@ pub trait Transport {
     fn exists(&self, root: Option<&Path>, path: &Path) -> std::io::Result<bool>;
     /// Replace `path` atomically (temp file, fsync, rename), keeping mode and owner of an
     /// existing file (else `default_mode`), after keeping the old content at `backup`.
+    /// `private` (the bytes carry a secret): the file and the backup are made 0600.
     fn write_file(
         &self,
         root: Option<&Path>,
         path: &Path,
         bytes: &[u8],
         default_mode: u32,
+        private: bool,
         backup: Option<&Path>,
     ) -> std::io::Result<()>;
     /// Bytes used by a directory tree, `None` when it does not exist.
@@ -150,16 +152,7 @@ pub trait Transport {
                     Answer::Bool(any)
                 }
                 Query::Run { argv, when } => Answer::Output(if when.holds(&answers) {
-                    // A missing program answers like a shell would (127), as the
-                    // remote script's does: `docker` on a host without docker, say.
-                    Some(match self.run(argv) {
-                        Err(err) if err.kind() == std::io::ErrorKind::NotFound => CmdOutput {
-                            status: Some(127),
-                            stdout: String::new(),
-                            stderr: format!("{}: command not found", argv[0]),
-                        },
-                        other => other?,
-                    })
+                    Some(self.run(argv)?)
                 } else {
                     None
                 }),
@@ -245,6 +238,14 @@ impl Host {
         if output.success() {
             Ok(output)
         } else {
+            let hint = if output.status == Some(127) {
+                format!(
+                    "`{}` is not installed on the target (or not on its PATH)",
+                    argv[0]
+                )
+            } else {
+                hint.to_string()
+            };
             Err(Error::Command {
                 argv,
                 status: output.status,
@@ -253,7 +254,7 @@ impl Host {
                 } else {
                     output.stderr
                 },
-                hint: hint.to_string(),
+                hint,
             })
         }
     }
@@ -314,7 +315,14 @@ impl Host {
     ) -> Result<()> {
         tracing::debug!(host = %self.name(), path = %path.display(), "write");
         self.transport
-            .write_file(self.root(), path, bytes, default_mode, backup)
+            .write_file(
+                self.root(),
+                path,
+                bytes,
+                default_mode,
+                crate::secrets::carries_secret(bytes),
+                backup,
+            )
             .map_err(|source| self.file_error(path, "write", source))
     }
 

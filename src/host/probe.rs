@@ -2,7 +2,7 @@
 //! a single round trip (SSH: one script, one framed answer). A query may depend on an
 //! earlier answer (run rpm only where a database exists; systemctl show only online).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{CmdOutput, Uname};
 
@@ -130,4 +130,18 @@ impl When {
             When::Offline => !online(),
         }
     }
+}
+
+/// A path that should be a file but is a directory (a bind mount of a file that did not
+/// exist makes one). Never read as absent, never written
+/// into: the run stops and says what to do.
+pub fn not_a_file(shown: &Path) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "{} is a directory, not a file: move it away (and check the bind mount that made \
+             it), then rerun",
+            shown.display()
+        ),
+    )
 }

@@ -5,7 +5,7 @@
 use std::io;
 use std::path::Path;
 
-use super::probe::{Answer, Query, When, locked_error};
+use super::probe::{Answer, Query, When, locked_error, not_a_file};
 use super::shell::quote;
 use super::{CmdOutput, Uname, tree_offline_reason};
 
@@ -33,6 +33,13 @@ rd_path() {
     fi
   done
   printf '%s%s' "$R" "${rd_cur:-/}"
+}
+# mkdir -p -m sets the mode of the last directory only, the others follow the umask:
+# each missing directory is made on its own, 0755.
+rd_mkdirs() {
+  [ -d "$1" ] && return 0
+  rd_mkdirs "$(dirname -- "$1")" || return 1
+  mkdir -m 755 -- "$1" 2>/dev/null || [ -d "$1" ]
 }
 "#;
 
@@ -82,6 +89,7 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<String> {
             Query::Read(path) => s.push_str(&format!(
                 "rd_p=$(rd_path {p}); if [ -f \"$rd_p\" ] && [ -r \"$rd_p\" ]; then \
                  printf '@@rdock {i} file %s\\n' $(wc -c <\"$rd_p\"); cat -- \"$rd_p\"; \
+                 elif [ -d \"$rd_p\" ]; then echo '@@rdock {i} notfile'; \
                  else echo '@@rdock {i} none'; fi\n",
                 p = quote_path(path)?
             )),
@@ -183,6 +191,12 @@ pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Resul
             }
             (Query::Read(_), "file") => Answer::File(Some(reader.take(number()?)?.to_vec())),
             (Query::Read(_), "none") => Answer::File(None),
+            (Query::Read(path), "notfile") => {
+                return Err(not_a_file(&match root {
+                    Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
+                    None => path.clone(),
+                }));
+            }
             (Query::Run { .. }, "run") => {
                 let status = number()?;
                 let (out_len, err_len) = (number()?, number()?);

@@ -491,14 +491,20 @@ impl Transport for SshTransport {
         path: &Path,
         bytes: &[u8],
         default_mode: u32,
+        private: bool,
         backup: Option<&Path>,
     ) -> io::Result<()> {
         let backup_line = match backup {
             Some(backup) => format!(
                 "rd_b=$(rd_path {b}) || exit 1\n\
                  if [ -e \"$rd_b\" ]; then echo \"backup $rd_b already exists\" >&2; exit 1; fi\n\
-                 if [ -e \"$rd_p\" ]; then ln -- \"$rd_p\" \"$rd_b\" 2>/dev/null || cp -p -- \"$rd_p\" \"$rd_b\" || exit 1; fi\n",
-                b = quote(&backup.display().to_string())?
+                 if [ -e \"$rd_p\" ]; then ln -- \"$rd_p\" \"$rd_b\" 2>/dev/null || cp -p -- \"$rd_p\" \"$rd_b\" || exit 1; {private_backup}fi\n",
+                b = quote(&backup.display().to_string())?,
+                private_backup = if private {
+                    "chmod 600 -- \"$rd_b\" || exit 1; "
+                } else {
+                    ""
+                },
             ),
             None => String::new(),
         };
@@ -506,19 +512,26 @@ impl Transport for SshTransport {
         let body = format!(
             "rd_p=$(rd_path {p}) || exit 1\n\
              rd_d=$(dirname -- \"$rd_p\")\n\
-             [ -d \"$rd_d\" ] || mkdir -p -m 755 -- \"$rd_d\" || exit 1\n\
+             if [ -d \"$rd_p\" ]; then echo \"$rd_p is a directory, not a file: move it away, then rerun\" >&2; exit 1; fi\n\
+             rd_mkdirs \"$rd_d\" || exit 1\n\
              rd_t=$(mktemp \"$rd_d/.rdock-setup.XXXXXX\") || exit 1\n\
              trap 'rm -f -- \"$rd_t\"' EXIT\n\
              cat > \"$rd_t\" || exit 1\n\
              if [ -e \"$rd_p\" ]; then chmod --reference=\"$rd_p\" -- \"$rd_t\" && chown --reference=\"$rd_p\" -- \"$rd_t\" || exit 1\n\
              else chmod {mode:o} -- \"$rd_t\" || exit 1; fi\n\
+             {private_file}\
              sync -- \"$rd_t\" 2>/dev/null || sync\n\
              {backup_line}\
-             mv -f -- \"$rd_t\" \"$rd_p\" || exit 1\n\
+             mv -f -T -- \"$rd_t\" \"$rd_p\" || exit 1\n\
              trap - EXIT\n\
              sync -- \"$rd_d\" 2>/dev/null || sync\n",
             p = quote(&path.display().to_string())?,
             mode = default_mode,
+            private_file = if private {
+                "chmod 600 -- \"$rd_t\" || exit 1\n"
+            } else {
+                ""
+            },
         );
         self.inner
             .script_ok(

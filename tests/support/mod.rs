@@ -939,6 +939,15 @@ pub fn shimmed_path() -> std::ffi::OsString {
     std::env::join_paths(paths).expect("PATH")
 }
 
+/// [`shimmed_path`] less every directory that holds `program`: the PATH of a machine
+/// that does not have it.
+pub fn path_without(program: &str) -> std::ffi::OsString {
+    let kept: Vec<PathBuf> = std::env::split_paths(&shimmed_path())
+        .filter(|dir| !dir.join(program).exists())
+        .collect();
+    std::env::join_paths(kept).expect("PATH")
+}
+
 /// A `Command` for the binary under test with PATH = shim_dir + original PATH.
 pub fn rdock_cmd(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdock-setup"));

@@ -83,7 +83,7 @@ impl SshLab {
         // Logs the command as the server received it, then runs it like sshd would.
         let force = format!(
             "#!/bin/sh\nn=$(date +%s%N)-$$\nprintf '%s' \"$SSH_ORIGINAL_COMMAND\" > \"$RDOCK_LOG_DIR/$n\"\n\
-             PATH={}:$PATH; export PATH\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
+             PATH={}:$PATH; export PATH\n[ -z \"$RDOCK_UMASK\" ] || umask \"$RDOCK_UMASK\"\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
             shim_dir().display()
         );
         fs::write(d.join("force.sh"), force).unwrap();
@@ -173,6 +173,21 @@ impl SshLab {
             child,
         });
         self.servers.last().unwrap()
+    }
+
+    /// Every command server `name` runs from now on runs under `umask` (force.sh sets
+    /// it from the key's environment, which sshd reads at each login).
+    pub fn set_umask(&self, name: &str, umask: &str) {
+        let server = self.server(name);
+        let key = fs::read_to_string(self.dir.path().join("client_key.pub")).unwrap();
+        fs::write(
+            self.dir.path().join(format!("authorized_keys-{name}")),
+            format!(
+                "environment=\"RDOCK_LOG_DIR={}\",environment=\"RDOCK_UMASK={umask}\" {key}",
+                server.log_dir.display()
+            ),
+        )
+        .unwrap();
     }
 
     fn write_client_config(&self) {
