@@ -50,7 +50,7 @@ impl ServiceState {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Facts {
     pub distro: Option<Distro>,
     pub kernel_release: String,

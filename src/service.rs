@@ -207,3 +207,102 @@ fn build(host: &Host, actions: Vec<ServiceAction>) -> StepPlan {
         .collect();
     StepPlan::with_changes(ID, changes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::ServiceState;
+    use std::path::Path;
+
+    fn plan(text: &str) -> Plan {
+        crate::plan::parse(Path::new("p.toml"), text).unwrap()
+    }
+
+    fn running(info: serde_json::Value, need_daemon_reload: bool) -> Facts {
+        Facts {
+            service: ServiceState {
+                active: Some("active".into()),
+                unit_file_state: Some("enabled".into()),
+                main_pid: Some(42),
+                need_daemon_reload,
+            },
+            docker_info: Some(info),
+            ..Facts::default()
+        }
+    }
+
+    fn actions(step: &StepPlan) -> Vec<ServiceAction> {
+        step.changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Service { action, .. } => Some(*action),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn files_written_but_not_applied_get_the_reload_they_are_owed() {
+        let host = Host::local(None);
+        let plan = plan("[daemon]\nregistry-mirrors = [\"https://m.example\"]\n");
+        // daemon.json already says so (no key changes in this run), dockerd does not.
+        let stale = running(
+            serde_json::json!({"RegistryConfig": {"Mirrors": ["https://old.example/"]}}),
+            false,
+        );
+        let step = check(&plan, &stale, &host, false, false, &[]);
+        assert_eq!(actions(&step), [ServiceAction::Reload], "{step:?}");
+        assert!(
+            step.notes.iter().any(|n| n.contains("did not reload")),
+            "{step:?}"
+        );
+        assert!(moves_the_daemon(&step));
+        // What it runs matches: nothing to do.
+        let fine = running(
+            serde_json::json!({"RegistryConfig": {"Mirrors": ["https://m.example/"]}}),
+            false,
+        );
+        let step = check(&plan, &fine, &host, false, false, &[]);
+        assert!(actions(&step).is_empty(), "{step:?}");
+        // A drop-in systemd has not loaded: daemon-reload and restart.
+        let unloaded = running(
+            serde_json::json!({"RegistryConfig": {"Mirrors": ["https://m.example/"]}}),
+            true,
+        );
+        let step = check(&plan, &unloaded, &host, false, false, &[]);
+        assert_eq!(
+            actions(&step),
+            [ServiceAction::DaemonReload, ServiceAction::Restart],
+            "{step:?}"
+        );
+        // restart = "never": said, not done.
+        let never = crate::plan::parse(
+            Path::new("p.toml"),
+            "[service]\nrestart = \"never\"\n[daemon]\nregistry-mirrors = [\"https://m.example\"]\n",
+        )
+        .unwrap();
+        let step = check(&never, &stale, &host, false, false, &[]);
+        assert!(!moves_the_daemon(&step), "{step:?}");
+        assert!(
+            step.notes.iter().any(|n| n.contains("restart it yourself")),
+            "{step:?}"
+        );
+    }
+
+    #[test]
+    fn only_start_reload_and_restart_wake_the_health_gate() {
+        let host = Host::local(None);
+        let quiet = build(
+            &host,
+            vec![ServiceAction::DaemonReload, ServiceAction::Enable],
+        );
+        assert!(!moves_the_daemon(&quiet));
+        for action in [
+            ServiceAction::Start,
+            ServiceAction::Reload,
+            ServiceAction::Restart,
+        ] {
+            assert!(moves_the_daemon(&build(&host, vec![action])), "{action}");
+        }
+    }
+}
