@@ -336,8 +336,8 @@ fn hostile_plan_values_arrive_byte_exact_and_never_run() {
         format!("$(touch {marker})"),
         format!("`touch {marker}`"),
         format!("a; touch {marker}; b"),
-        "line\nbreak".to_string(),
-        "tab\tand \\ backslash".to_string(),
+        // (a newline or a tab is refused when the plan is read: tests/hostile_input.rs)
+        "back \\ slash and 镜像".to_string(),
     ]
     .iter()
     .enumerate()
