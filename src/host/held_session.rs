@@ -21,6 +21,8 @@ pub struct Opened {
     pub stderr: String,
     /// `Some` while the remote command runs on, holding the lock.
     pub held: Option<HeldSession>,
+    /// The exit code when it ended before its marker.
+    pub status: Option<i32>,
 }
 
 pub struct HeldSession {
@@ -87,13 +89,15 @@ pub fn open(argv: &[String], marker: &str, limit: Duration) -> io::Result<Opened
             stdout,
             stderr: stderr(&stderr_bytes),
             held: Some(HeldSession { child }),
+            status: None,
         }),
         Ok((stdout, false)) => {
-            let _ = child.wait();
+            let status = child.wait().ok().and_then(|s| s.code());
             Ok(Opened {
                 stdout,
                 stderr: stderr(&stderr_bytes),
                 held: None,
+                status,
             })
         }
         Err(_) => {

@@ -310,11 +310,9 @@ impl SshTransport {
                     format!("{} did not answer: {err}", self.inner.target.display()),
                 )
             })?;
-        if opened.held.is_none() && !opened.stdout.starts_with(b"@@rdock 0 locked") {
-            // It ended before its marker: ssh failed, or the script did.
-            if opened.stdout.is_empty() {
-                return Err(unreachable_error(&self.inner.target, &opened.stderr));
-            }
+        if opened.status == Some(SSH_FAILED) {
+            // It ended before its marker because ssh could not connect or log in.
+            return Err(unreachable_error(&self.inner.target, &opened.stderr));
         }
         if let Some(session) = opened.held
             && let Ok(mut held) = self.held.lock()
