@@ -51,12 +51,26 @@ pub fn wait_healthy(
     }
 }
 
-/// The first of the plan's daemon.json settings that `docker info` shows otherwise.
-/// Only settings `docker info` reports as written are compared (not data-root, which
-/// it shows with symlinks resolved).
-pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
-    for (key, want) in &plan.daemon {
-        let (field, have, want) = match key.as_str() {
+/// A daemon.json setting that the running daemon shows otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// The daemon.json key.
+    pub key: String,
+    /// Where `docker info` shows it.
+    pub field: &'static str,
+    /// What `docker info` shows.
+    pub running: Value,
+    /// What daemon.json (or the plan) says, as docker would show it.
+    pub wanted: Value,
+}
+
+/// The `settings` (daemon.json keys) that `docker info` shows otherwise. Only settings
+/// `docker info` reports as written are compared (not data-root, which it shows with
+/// symlinks resolved).
+pub fn mismatches(settings: &serde_json::Map<String, Value>, info: &Value) -> Vec<Mismatch> {
+    let mut found = Vec::new();
+    for (key, want) in settings {
+        let (field, running, wanted) = match key.as_str() {
             "registry-mirrors" => (
                 "RegistryConfig.Mirrors",
                 mirrors(&info["RegistryConfig"]["Mirrors"]),
@@ -78,11 +92,25 @@ pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
             ),
             _ => continue,
         };
-        if have != want {
-            return Some(format!(
-                "docker info shows {field} = {have}, the plan wants {key} = {want}"
-            ));
+        if running != wanted {
+            found.push(Mismatch {
+                key: key.clone(),
+                field,
+                running,
+                wanted,
+            });
         }
+    }
+    found
+}
+
+/// The first of the plan's settings that `docker info` shows otherwise.
+pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
+    if let Some(m) = mismatches(&plan.daemon, info).into_iter().next() {
+        return Some(format!(
+            "docker info shows {} = {}, the plan wants {} = {}",
+            m.field, m.running, m.key, m.wanted
+        ));
     }
     if let Some(proxy) = &plan.proxy {
         for (field, want) in [

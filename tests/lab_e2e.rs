@@ -166,6 +166,7 @@ fn fleet_over_ssh(hosts: &[&str]) {
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    support::schema::assert_valid_report(&json);
     assert_eq!(json["summary"]["changed"], hosts.len(), "{text}");
     for host in hosts {
         assert_eq!(sh(host, "systemctl is-active docker"), "active", "{host}");

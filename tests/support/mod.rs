@@ -912,6 +912,8 @@ pub fn output_text(out: &Output) -> String {
 }
 
 pub mod converge;
+pub mod inventory;
 pub mod lab;
 pub mod run;
+pub mod schema;
 pub mod sshd;
