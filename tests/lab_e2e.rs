@@ -120,16 +120,8 @@ fn old_install_is_replaced(host: &str) {
 
 /// The controller's own binary converges the hosts over SSH, nothing copied to them.
 fn fleet_over_ssh(hosts: &[&str]) {
-    let cache = std::env::var("LAB_CACHE").unwrap_or_else(|_| "/var/cache/rdock-lab".into());
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("ssh_config");
-    std::fs::write(
-        &config,
-        format!(
-            "Host 10.213.0.*\n  IdentityFile {cache}/id_ed25519\n  IdentitiesOnly yes\n  UserKnownHostsFile {cache}/known_hosts\n"
-        ),
-    )
-    .unwrap();
+    let config = ssh_config(dir.path());
     let plan = dir.path().join("plan.toml");
     std::fs::write(
         &plan,

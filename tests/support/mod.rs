@@ -49,7 +49,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// Runs `f` while holding an exclusive flock on `lock_path` (across processes:
 /// several test binaries run at once under `cargo test`).
-fn with_lock<T>(lock_path: &Path, f: impl FnOnce() -> T) -> T {
+pub fn with_lock<T>(lock_path: &Path, f: impl FnOnce() -> T) -> T {
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
