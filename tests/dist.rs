@@ -10,48 +10,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
+use support::dist::{VERSION, binary, build_rpm, deb_file, el7_glibc_standin, rpm_file};
 use support::run::{parse, plan_file};
 use support::{Sandbox, output_text, repo, shimmed_path};
 
-const DIST_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/dist");
 const CHECK_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check-portable");
-const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// `target/dist`, built once per test process (and under a lock across processes).
-fn dist() -> &'static Path {
-    static DIST: OnceLock<PathBuf> = OnceLock::new();
-    DIST.get_or_init(|| {
-        let lock = support::target_dir().join("dist.lock");
-        support::with_lock(&lock, || {
-            let out = Command::new(DIST_SCRIPT)
-                .env_remove("CARGO_TARGET_DIR")
-                .output()
-                .expect("scripts/dist");
-            assert!(
-                out.status.success(),
-                "scripts/dist failed:\n{}",
-                output_text(&out)
-            );
-        });
-        support::target_dir().join("dist")
-    })
-}
-
-fn binary() -> PathBuf {
-    dist().join(format!("rdock-setup-{VERSION}-x86_64-linux-gnu"))
-}
-
-fn rpm_file() -> PathBuf {
-    dist().join(format!("rdock-setup-{VERSION}-1.x86_64.rpm"))
-}
-
-fn deb_file() -> PathBuf {
-    dist().join(format!("rdock-setup_{VERSION}-1_amd64.deb"))
-}
 
 fn run(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
@@ -202,62 +168,10 @@ fn the_rpm_lists_everything_and_asks_only_for_what_el7_has() {
     );
 }
 
-/// Builds a package with rpmbuild into `dir`: name, spec preamble lines.
-fn build_rpm(dir: &Path, name: &str, preamble: &str) -> PathBuf {
-    let spec = dir.join(format!("{name}.spec"));
-    std::fs::write(
-        &spec,
-        format!(
-            "Name: {name}\nVersion: 1\nRelease: 1.el7\nSummary: {name}\nLicense: none\nAutoReqProv: no\n\
-             {preamble}\n%description\n{name}\n%files\n"
-        ),
-    )
-    .unwrap();
-    let topdir = dir.join("rpmbuild");
-    run(
-        "rpmbuild",
-        &[
-            "-bb",
-            "--quiet",
-            "--target",
-            "x86_64",
-            "--define",
-            &format!("_topdir {}", topdir.display()),
-            "--define",
-            "_binary_payload w9.gzdio",
-            spec.to_str().unwrap(),
-        ],
-    );
-    topdir.join(format!("RPMS/x86_64/{name}-1-1.el7.x86_64.rpm"))
-}
-
-/// An EL7 root whose rpm database has a glibc that provides what CentOS 7's
-/// glibc-2.17 provides: each of its libraries, unversioned and at each symbol version
-/// up to GLIBC_2.17 (the stand-in carries no files; it is there for rpm's dependency
-/// check, the same check `yum install ./rdock-setup….rpm` makes on a real host).
+/// A CentOS 7 root whose rpm database has EL7's glibc (its stand-in).
 fn el7_root_with_glibc(dir: &Path) -> Sandbox {
-    const GLIBC_2_17_VERSIONS: &[&str] = &[
-        "2.2.5", "2.2.6", "2.3", "2.3.2", "2.3.3", "2.3.4", "2.4", "2.5", "2.6", "2.7", "2.8",
-        "2.9", "2.10", "2.11", "2.12", "2.13", "2.14", "2.15", "2.16", "2.17",
-    ];
-    const LIBS: &[&str] = &[
-        "libc.so.6",
-        "libpthread.so.0",
-        "libdl.so.2",
-        "librt.so.1",
-        "libm.so.6",
-        "ld-linux-x86-64.so.2",
-    ];
-    let mut provides = String::new();
-    for lib in LIBS {
-        provides.push_str(&format!("Provides: {lib}()(64bit)\n"));
-        for v in GLIBC_2_17_VERSIONS {
-            provides.push_str(&format!("Provides: {lib}(GLIBC_{v})(64bit)\n"));
-        }
-    }
-    let glibc = build_rpm(dir, "glibc", &provides);
     let sandbox = Sandbox::centos7();
-    rpm_in(&sandbox, &["-i", glibc.to_str().unwrap()]);
+    rpm_in(&sandbox, &["-i", el7_glibc_standin(dir).to_str().unwrap()]);
     sandbox
 }
 

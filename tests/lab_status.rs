@@ -1,6 +1,8 @@
 //! `status` on the lab (lab/lab): a booted host with a real dockerd, reached over SSH
 //! from this machine's binary. Converged: exit 0. daemon.json edited by hand: exit 2,
 //! naming the key. dockerd running settings its file does not hold: exit 2, saying so.
+//! Then the rpm from scripts/dist is installed there with rpm (dependencies checked
+//! against the host's EL7 glibc stand-in) and its portable binary runs status.
 //! The lab is machine-wide: one test, in order, `lab down` at the end.
 
 mod support;
@@ -8,6 +10,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
+use support::dist::{VERSION, el7_glibc_standin, rpm_file};
 use support::lab::*;
 use support::output_text;
 use support::schema::assert_valid_report;
@@ -146,5 +149,46 @@ fn lab_status_reports_drift() {
     assert!(
         line.starts_with("localhost: drift: running: docker runs settings that differ"),
         "{line}"
+    );
+
+    // The package: rpm -i with its dependencies checked, then the installed binary.
+    let dir = tempfile::tempdir().unwrap();
+    let glibc = el7_glibc_standin(dir.path());
+    lab_ok(&["copy", host, glibc.to_str().unwrap(), "/root/glibc.rpm"]);
+    lab_ok(&[
+        "copy",
+        host,
+        rpm_file().to_str().unwrap(),
+        "/root/rdock-setup.rpm",
+    ]);
+    sh(
+        host,
+        "rpm -i /root/glibc.rpm && rpm -i /root/rdock-setup.rpm",
+    );
+    assert_eq!(
+        sh(host, "rpm -q --qf '%{NAME} %{VERSION}' rdock-setup"),
+        format!("rdock-setup {VERSION}")
+    );
+    sh(host, "systemctl restart docker");
+    let packaged = lab(&[
+        "ssh",
+        host,
+        "/usr/bin/rdock-setup",
+        "status",
+        "/root/plan.toml",
+    ]);
+    assert_eq!(
+        packaged.status.code(),
+        Some(0),
+        "{}",
+        output_text(&packaged)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&packaged.stdout).lines().next(),
+        Some("localhost: converged")
+    );
+    assert!(
+        sh(host, "man -w rdock-setup-status 2>/dev/null || ls /usr/share/man/man1/rdock-setup-status.1.gz")
+            .ends_with("rdock-setup-status.1.gz")
     );
 }

@@ -912,6 +912,7 @@ pub fn output_text(out: &Output) -> String {
 }
 
 pub mod converge;
+pub mod dist;
 pub mod inventory;
 pub mod lab;
 pub mod run;
