@@ -13,24 +13,11 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::dist::{VERSION, binary, build_rpm, deb_file, el7_glibc_standin, rpm_file};
+use support::dist::{VERSION, binary, build_rpm, deb_file, el7_glibc_standin, rpm_file, run};
 use support::run::{parse, plan_file};
 use support::{Sandbox, output_text, repo, shimmed_path};
 
 const CHECK_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check-portable");
-
-fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        output_text(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Files every package carries.
 const SHIPPED: &[&str] = &[

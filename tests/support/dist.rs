@@ -43,7 +43,8 @@ pub fn deb_file() -> PathBuf {
     dist().join(format!("rdock-setup_{VERSION}-1_amd64.deb"))
 }
 
-fn run_ok(program: &str, args: &[&str]) {
+/// Runs a program to success; its stdout.
+pub fn run(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
         .args(args)
         .output()
@@ -53,6 +54,7 @@ fn run_ok(program: &str, args: &[&str]) {
         "{program} {args:?}: {}",
         output_text(&out)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Builds a package with rpmbuild into `dir`: name, spec preamble lines.
@@ -67,7 +69,7 @@ pub fn build_rpm(dir: &Path, name: &str, preamble: &str) -> PathBuf {
     )
     .unwrap();
     let topdir = dir.join("rpmbuild");
-    run_ok(
+    run(
         "rpmbuild",
         &[
             "-bb",
