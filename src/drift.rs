@@ -111,7 +111,16 @@ pub fn host_line(report: &HostReport) -> String {
             "{}: {}: {}",
             report.name,
             recap::status_word(status),
-            report.error.as_deref().unwrap_or("")
+            // One line per host: the reason's lines joined.
+            report
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
     }
 }

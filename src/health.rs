@@ -233,3 +233,44 @@ pub fn roll_back(
     })?;
     Ok(restored)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_settings_compared_as_docker_shows_them() {
+        let info = serde_json::json!({
+            "RegistryConfig": {"Mirrors": ["https://a.example.com/"]},
+            "Debug": false,
+            "Driver": "overlay2"
+        });
+        let file =
+            |text: &str| -> serde_json::Map<String, Value> { serde_json::from_str(text).unwrap() };
+        // docker adds a trailing slash to mirrors; keys docker info does not show
+        // (data-root, log-opts) are not compared.
+        assert!(
+            mismatches(
+                &file(r#"{"registry-mirrors": ["https://a.example.com"], "data-root": "/x", "log-opts": {"max-size": "1m"}}"#),
+                &info
+            )
+            .is_empty()
+        );
+        let found = mismatches(
+            &file(
+                r#"{"registry-mirrors": ["https://b.example.com"], "debug": true, "storage-driver": "overlay2"}"#,
+            ),
+            &info,
+        );
+        let keys: Vec<&str> = found.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(keys, ["registry-mirrors", "debug"]);
+        assert_eq!(
+            found[0].running,
+            serde_json::json!(["https://a.example.com/"])
+        );
+        assert_eq!(
+            found[0].wanted,
+            serde_json::json!(["https://b.example.com/"])
+        );
+    }
+}
