@@ -32,11 +32,33 @@ pub fn dist() -> &'static Path {
 }
 
 pub fn binary() -> PathBuf {
-    dist().join(format!("rdock-setup-{VERSION}-x86_64-linux-gnu"))
+    binary_for("x86_64")
+}
+
+/// The portable binary for `arch` (`uname -m`).
+pub fn binary_for(arch: &str) -> PathBuf {
+    dist().join(format!("rdock-setup-{VERSION}-{arch}-linux-gnu"))
 }
 
 pub fn rpm_file() -> PathBuf {
-    dist().join(format!("rdock-setup-{VERSION}-1.x86_64.rpm"))
+    rpm_file_for("x86_64")
+}
+
+pub fn rpm_file_for(arch: &str) -> PathBuf {
+    dist().join(format!("rdock-setup-{VERSION}-1.{arch}.rpm"))
+}
+
+/// Whether this machine can build for aarch64 (scripts/dist builds it then).
+pub fn aarch64_std_installed() -> bool {
+    Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l == "aarch64-unknown-linux-gnu")
+        })
+        .unwrap_or(false)
 }
 
 pub fn deb_file() -> PathBuf {
