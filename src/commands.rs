@@ -4,14 +4,16 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::Format;
+use crate::checks::distro::Distro;
 use crate::error::{EXIT_CHANGES_PENDING, EXIT_FAILURE, EXIT_OK, Error, Result};
 use crate::host::Host;
 use crate::host::ssh::SshSettings;
 use crate::packages::backend::PackageTool;
+use crate::report::HostReport;
 use crate::report::{HostStatus, Report};
 use crate::runner::{self, Options};
 use crate::steps::{Context, engine};
-use crate::{checks, facts, fleet, inventory, plan, recap};
+use crate::{checks, drift, facts, fleet, inventory, plan, recap};
 
 #[derive(clap::Args)]
 pub struct ApplyArgs {
@@ -32,14 +34,28 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub yes: bool,
     #[command(flatten)]
-    pub fleet: FleetArgs,
+    pub targets: TargetArgs,
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
 }
 
-/// Remote targets and how to roll out to them. Without --host or --inventory the
-/// target is this machine.
 #[derive(clap::Args)]
-pub struct FleetArgs {
-    /// A host to converge over SSH: [user@]host[:port]. Repeatable.
+pub struct StatusArgs {
+    /// The plan (TOML).
+    pub plan: PathBuf,
+    /// The target is this directory tree (an image or chroot), not the running system.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+}
+
+/// Remote targets. Without --host or --inventory the target is this machine.
+#[derive(clap::Args)]
+pub struct TargetArgs {
+    /// A host to reach over SSH: [user@]host[:port]. Repeatable.
     #[arg(long = "host", value_name = "[USER@]HOST[:PORT]")]
     pub hosts: Vec<String>,
     /// Hosts, groups and per-host/group plan overrides (TOML; see README).
@@ -51,6 +67,23 @@ pub struct FleetArgs {
     /// Hosts worked on at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallel: usize,
+    /// Accept and record the key of a host never seen before (StrictHostKeyChecking=accept-new).
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// Use this ssh_config instead of ~/.ssh/config (ssh -F).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    fn is_fleet(&self) -> bool {
+        !self.hosts.is_empty() || self.inventory.is_some()
+    }
+}
+
+/// How changes roll out over a fleet.
+#[derive(clap::Args)]
+pub struct RolloutArgs {
     /// Rolling batches of N hosts or P% of the fleet.
     #[arg(long, value_name = "N|P%", value_parser = fleet::Count::parse)]
     pub batch: Option<fleet::Count>,
@@ -61,34 +94,41 @@ pub struct FleetArgs {
     /// further batch is started; hosts of a running batch finish.
     #[arg(long, value_name = "N|P%", value_parser = fleet::Count::parse)]
     pub max_fail: Option<fleet::Count>,
-    /// Accept and record the key of a host never seen before (StrictHostKeyChecking=accept-new).
-    #[arg(long)]
-    pub accept_new_host_keys: bool,
-    /// Use this ssh_config instead of ~/.ssh/config (ssh -F).
-    #[arg(long, value_name = "FILE")]
-    pub ssh_config: Option<PathBuf>,
 }
 
 /// `apply`: converge the target (this machine, a tree, or a fleet over SSH), or show
 /// what that would change.
 pub fn apply(args: &ApplyArgs) -> Result<i32> {
-    let plan = plan::load(&args.plan)?;
     let options = Options {
         dry_run: args.dry_run,
         yes: args.yes,
+        compare_running: false,
     };
-    if !args.fleet.hosts.is_empty() || args.fleet.inventory.is_some() {
-        return apply_fleet(args, &plan, options);
-    }
-    let host = Host::local(checked_root(args.root.as_deref())?);
-    let host_report = runner::converge(&host, &plan, options);
-    tracing::debug!(
-        commands = host.command_log().len(),
-        "commands run on the target"
-    );
-    let report = Report::new(args.dry_run, vec![host_report]);
+    let rollout = fleet::Rollout {
+        parallel: args.targets.parallel,
+        batch: args.rollout.batch,
+        canary: args.rollout.canary,
+        max_fail: args.rollout.max_fail,
+    };
+    let human = matches!(args.format, Format::Human);
+    let fleet = args.targets.is_fleet();
+    let report = run_plan(
+        &args.plan,
+        args.root.as_deref(),
+        &args.targets,
+        rollout,
+        options,
+        |report| (human && fleet).then(|| recap::host_line(report, args.dry_run)),
+    )?;
     match args.format {
         Format::Json => print(&format!("{}\n", report.to_json())),
+        Format::Human if fleet => {
+            let changes = recap::folded_changes(&report);
+            if !changes.is_empty() {
+                print(&format!("\n{changes}"));
+            }
+            print(&recap::recap(&report));
+        }
         Format::Human => {
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             print(&report.to_human(colour));
@@ -101,39 +141,104 @@ pub fn apply(args: &ApplyArgs) -> Result<i32> {
             }
         }
     }
-    Ok(exit_code(&report, args))
-}
-
-fn exit_code(report: &Report, args: &ApplyArgs) -> i32 {
-    if report.any_failed() {
+    Ok(if report.any_failed() {
         EXIT_FAILURE
     } else if args.dry_run && args.detailed_exitcode && report.any_changes() {
         EXIT_CHANGES_PENDING
     } else {
         EXIT_OK
-    }
+    })
 }
 
-fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<i32> {
-    let fleet_args = &args.fleet;
-    let mut hosts = inventory::from_flags(&fleet_args.hosts, args.root.as_deref())?;
-    if let Some(path) = &fleet_args.inventory {
-        hosts.extend(inventory::load(path, args.root.as_deref())?);
+/// `status`: a read-only drift report. The same pass as `apply --dry-run` (one fact
+/// pass, so one SSH command for a converged host), plus the running daemon's settings
+/// against daemon.json. Exit 0 converged, 2 drift, 1 error.
+pub fn status(args: &StatusArgs) -> Result<i32> {
+    let options = Options {
+        dry_run: true,
+        yes: false,
+        compare_running: true,
+    };
+    let rollout = fleet::Rollout {
+        parallel: args.targets.parallel,
+        batch: None,
+        canary: 0,
+        max_fail: None,
+    };
+    let human = matches!(args.format, Format::Human);
+    let report = run_plan(
+        &args.plan,
+        args.root.as_deref(),
+        &args.targets,
+        rollout,
+        options,
+        |report| human.then(|| drift::host_line(report)),
+    )?;
+    if let Format::Json = args.format {
+        print(&format!("{}\n", report.to_json()));
+    } else {
+        let s = &report.summary;
+        print(&format!(
+            "{} converged, {} drifted, {} failed, {} unreachable\n",
+            s.ok, s.drifted, s.failed, s.unreachable
+        ));
     }
-    let hosts = inventory::limit(hosts, &fleet_args.limit)?;
+    Ok(if report.any_failed() {
+        EXIT_FAILURE
+    } else if report.any_changes() {
+        EXIT_CHANGES_PENDING
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Run the plan over the targets (this machine, `--root DIR`, or a fleet over SSH) and
+/// collect the report; `host_line` gives the line printed as each host finishes.
+fn run_plan(
+    plan_path: &Path,
+    root: Option<&Path>,
+    targets: &TargetArgs,
+    rollout: fleet::Rollout,
+    options: Options,
+    host_line: impl Fn(&HostReport) -> Option<String>,
+) -> Result<Report> {
+    let plan = plan::load(plan_path)?;
+    if targets.is_fleet() {
+        return run_fleet(plan_path, &plan, root, targets, rollout, options, host_line);
+    }
+    let host = Host::local(checked_root(root)?);
+    let host_report = runner::converge(&host, &plan, options);
+    tracing::debug!(
+        commands = host.command_log().len(),
+        "commands run on the target"
+    );
+    if let Some(line) = host_line(&host_report) {
+        print(&format!("{line}\n"));
+    }
+    Ok(Report::new(options.dry_run, vec![host_report]))
+}
+
+fn run_fleet(
+    plan_path: &Path,
+    plan: &plan::Plan,
+    root: Option<&Path>,
+    targets: &TargetArgs,
+    rollout: fleet::Rollout,
+    options: Options,
+    host_line: impl Fn(&HostReport) -> Option<String>,
+) -> Result<Report> {
+    let mut hosts = inventory::from_flags(&targets.hosts, root)?;
+    if let Some(path) = &targets.inventory {
+        hosts.extend(inventory::load(path, root)?);
+    }
+    let hosts = inventory::limit(hosts, &targets.limit)?;
     let (hosts, twice) = inventory::dedupe(hosts);
     for line in twice {
         tracing::warn!("{line}");
     }
-    let rollout = fleet::Rollout {
-        parallel: fleet_args.parallel,
-        batch: fleet_args.batch,
-        canary: fleet_args.canary,
-        max_fail: fleet_args.max_fail,
-    };
     fleet::check_rollout(&rollout, hosts.len())?;
-    let plan_text = std::fs::read_to_string(&args.plan).map_err(|source| Error::PlanRead {
-        path: args.plan.clone(),
+    let plan_text = std::fs::read_to_string(plan_path).map_err(|source| Error::PlanRead {
+        path: plan_path.to_path_buf(),
         source,
     })?;
     // A private directory for the ControlMaster sockets; removed with everything in it.
@@ -143,8 +248,8 @@ fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<
         .map_err(|err| Error::other(format!("cannot create a directory for ssh sockets: {err}")))?;
     let settings = std::sync::Arc::new(SshSettings {
         control_dir: control.path().to_path_buf(),
-        config: fleet_args.ssh_config.clone(),
-        accept_new_host_keys: fleet_args.accept_new_host_keys,
+        config: targets.ssh_config.clone(),
+        accept_new_host_keys: targets.accept_new_host_keys,
         connect_timeout_secs: crate::host::bounded::get().connect.as_secs() as u32,
     });
     let run = fleet::Fleet {
@@ -156,14 +261,13 @@ fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<
     };
     let total = hosts.len();
     let live = std::io::stderr().is_terminal();
-    let human = matches!(args.format, Format::Human);
     let mut counts = [0usize; 4];
     let mut done = 0;
     let reports = run.run(&hosts, |report| {
         done += 1;
         let slot = match report.status {
             HostStatus::Ok => 0,
-            HostStatus::Changed => 1,
+            HostStatus::Changed | HostStatus::Drifted => 1,
             HostStatus::Failed | HostStatus::Skipped => 2,
             HostStatus::Unreachable => 3,
         };
@@ -171,8 +275,8 @@ fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<
         if live {
             eprint!("\r\x1b[K");
         }
-        if human {
-            print(&format!("{}\n", recap::host_line(report, args.dry_run)));
+        if let Some(line) = host_line(report) {
+            print(&format!("{line}\n"));
         }
         if live {
             eprint!("{}", recap::progress(done, total, &counts));
@@ -181,19 +285,8 @@ fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<
     if live {
         eprint!("\r\x1b[K");
     }
-    let report = Report::new(args.dry_run, reports);
-    match args.format {
-        Format::Json => print(&format!("{}\n", report.to_json())),
-        Format::Human => {
-            let changes = recap::folded_changes(&report);
-            if !changes.is_empty() {
-                print(&format!("\n{changes}"));
-            }
-            print(&recap::recap(&report));
-        }
-    }
     drop(control);
-    Ok(exit_code(&report, args))
+    Ok(Report::new(options.dry_run, reports))
 }
 
 /// `facts`: what the steps would decide on.
@@ -425,6 +518,12 @@ fn checked_root(root: Option<&Path>) -> Result<Option<PathBuf>> {
     Ok(Some(absolute))
 }
 
+/// Generated text (completions, man page) to stdout.
+pub fn print_bytes(bytes: &[u8]) -> Result<i32> {
+    print(&String::from_utf8_lossy(bytes));
+    Ok(EXIT_OK)
+}
+
 /// Write to stdout; a closed pipe (`| head`) ends quietly.
 fn print(text: &str) {
     let text = crate::secrets::mask(text);
@@ -435,5 +534,62 @@ fn print(text: &str) {
         .is_err()
     {
         std::process::exit(EXIT_OK);
+    }
+}
+
+/// `init`: a commented starter plan for this host's distribution family (or the one
+/// `family` names), written to `path`; an existing file is never overwritten.
+pub fn init(path: &Path, root: Option<PathBuf>, family: Option<u32>) -> Result<i32> {
+    let (distro, machine) = match family {
+        Some(major) => {
+            let release = format!(
+                "ID=centos\nVERSION_ID={major}\nPRETTY_NAME=\"Enterprise Linux {major} (--family el{major})\""
+            );
+            let distro = Distro::from_os_release(&release)
+                .ok_or_else(|| Error::other("--family: cannot describe that release"))?;
+            (distro, std::env::consts::ARCH.to_string())
+        }
+        None => {
+            let defaults = plan::parse(Path::new("(defaults)"), "")?;
+            let host = Host::local(checked_root(root.as_deref())?);
+            let facts = facts::gather(&host, &defaults)?;
+            let distro = facts.distro.clone().ok_or_else(|| {
+                Error::other(
+                    "cannot tell this host's distribution (no os-release, redhat-release or \
+                     centos-release); pass --family el7, el8 or el9",
+                )
+            })?;
+            if let Some(problem) = distro.check() {
+                return Err(Error::other(format!(
+                    "{problem}; to write a plan for another host, pass --family el7, el8 or el9"
+                )));
+            }
+            (distro, facts.machine.clone())
+        }
+    };
+    if let Some(problem) = distro.check() {
+        return Err(Error::other(problem));
+    }
+    crate::init::write_new(path, &crate::init::starter_plan(&distro, &machine))?;
+    print(&format!(
+        "{}: starter plan for {} written; check it with `rdock-setup validate {}`\n",
+        path.display(),
+        distro.pretty_name,
+        path.display()
+    ));
+    Ok(EXIT_OK)
+}
+
+/// `--family el7|el8|el9` (or a bare major release).
+pub fn parse_family(text: &str) -> std::result::Result<u32, String> {
+    let digits = text
+        .trim()
+        .trim_start_matches("el")
+        .trim_start_matches("EL");
+    match digits.parse::<u32>() {
+        Ok(major) if major >= checks::distro::MIN_MAJOR => Ok(major),
+        _ => Err(format!(
+            "{text:?} is not an EL family this tool supports: give el7, el8, el9 or later"
+        )),
     }
 }

@@ -51,18 +51,26 @@ pub fn wait_healthy(
     }
 }
 
-/// The first of the plan's daemon.json settings that `docker info` shows otherwise.
-/// Only settings `docker info` reports as written are compared (not data-root, which
-/// it shows with symlinks resolved).
-pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
-    drift(plan, info).map(|(_, why)| why)
+/// A daemon.json setting that the running daemon shows otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// The daemon.json key.
+    pub key: String,
+    /// Where `docker info` shows it.
+    pub field: &'static str,
+    /// What `docker info` shows.
+    pub running: Value,
+    /// What daemon.json (or the plan) says, as docker would show it.
+    pub wanted: Value,
 }
 
-/// Like `mismatch`, with the setting that differs: a daemon.json key, or `proxy` for
-/// the environment the drop-in gives.
-pub fn drift(plan: &Plan, info: &Value) -> Option<(String, String)> {
-    for (key, want) in &plan.daemon {
-        let (field, have, want) = match key.as_str() {
+/// The `settings` (daemon.json keys) that `docker info` shows otherwise. Only settings
+/// `docker info` reports as written are compared (not data-root, which it shows with
+/// symlinks resolved).
+pub fn mismatches(settings: &serde_json::Map<String, Value>, info: &Value) -> Vec<Mismatch> {
+    let mut found = Vec::new();
+    for (key, want) in settings {
+        let (field, running, wanted) = match key.as_str() {
             "registry-mirrors" => (
                 "RegistryConfig.Mirrors",
                 mirrors(&info["RegistryConfig"]["Mirrors"]),
@@ -84,12 +92,32 @@ pub fn drift(plan: &Plan, info: &Value) -> Option<(String, String)> {
             ),
             _ => continue,
         };
-        if have != want {
-            return Some((
-                key.clone(),
-                format!("docker info shows {field} = {have}, the plan wants {key} = {want}"),
-            ));
+        if running != wanted {
+            found.push(Mismatch {
+                key: key.clone(),
+                field,
+                running,
+                wanted,
+            });
         }
+    }
+    found
+}
+
+/// The first of the plan's settings that `docker info` shows otherwise.
+pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
+    drift(plan, info).map(|(_, why)| why)
+}
+
+/// Like `mismatch`, with the setting that differs: a daemon.json key, or `proxy` for
+/// the environment the drop-in gives.
+pub fn drift(plan: &Plan, info: &Value) -> Option<(String, String)> {
+    if let Some(m) = mismatches(&plan.daemon, info).into_iter().next() {
+        let why = format!(
+            "docker info shows {} = {}, the plan wants {} = {}",
+            m.field, m.running, m.key, m.wanted
+        );
+        return Some((m.key, why));
     }
     if let Some(proxy) = &plan.proxy {
         for (field, want) in [
@@ -226,4 +254,45 @@ pub fn roll_back(
         ))
     })?;
     Ok(restored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_settings_compared_as_docker_shows_them() {
+        let info = serde_json::json!({
+            "RegistryConfig": {"Mirrors": ["https://a.example.com/"]},
+            "Debug": false,
+            "Driver": "overlay2"
+        });
+        let file =
+            |text: &str| -> serde_json::Map<String, Value> { serde_json::from_str(text).unwrap() };
+        // docker adds a trailing slash to mirrors; keys docker info does not show
+        // (data-root, log-opts) are not compared.
+        assert!(
+            mismatches(
+                &file(r#"{"registry-mirrors": ["https://a.example.com"], "data-root": "/x", "log-opts": {"max-size": "1m"}}"#),
+                &info
+            )
+            .is_empty()
+        );
+        let found = mismatches(
+            &file(
+                r#"{"registry-mirrors": ["https://b.example.com"], "debug": true, "storage-driver": "overlay2"}"#,
+            ),
+            &info,
+        );
+        let keys: Vec<&str> = found.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(keys, ["registry-mirrors", "debug"]);
+        assert_eq!(
+            found[0].running,
+            serde_json::json!(["https://a.example.com/"])
+        );
+        assert_eq!(
+            found[0].wanted,
+            serde_json::json!(["https://b.example.com/"])
+        );
+    }
 }

@@ -6,12 +6,15 @@ mod checks;
 mod commands;
 mod control_chars;
 mod daemonjson;
+mod docs;
+mod drift;
 mod error;
 mod facts;
 mod fleet;
 mod fold;
 mod health;
 mod host;
+mod init;
 mod interrupt;
 mod inventory;
 mod packages;
@@ -29,7 +32,7 @@ mod unit;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::error::EXIT_FAILURE;
 
@@ -41,13 +44,15 @@ Examples:
   rdock-setup versions playbooks/pinned.toml             list engine versions the repo offers
   rdock-setup validate plan.toml                         check a plan without touching anything
   rdock-setup rollback --dry-run                         what putting the last daemon.json backup back would change
+  rdock-setup status plan.toml --inventory hosts.toml    drift report, one line per host (for monitoring)
+  rdock-setup init                                       write a starter plan for this host (plan.toml)
 
 Exit codes:
   0  success: converged, applied, or (dry-run) nothing or something to do
   1  failure: bad plan, preflight failed, a step failed, the target could not be read or
      was locked by another run, a command timed out, or the run was interrupted
      (SIGINT/SIGTERM: the step in flight finishes, no further step starts)
-  2  changes pending: only with `apply --dry-run --detailed-exitcode`
+  2  changes pending: `apply --dry-run --detailed-exitcode`, and `status` (drift)
 
 Logs go to stderr: -v for more, or RUST_LOG=rdock_setup=debug.";
 
@@ -99,8 +104,35 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
     },
+    /// Read-only drift report: which steps would change, and whether docker runs the
+    /// settings of its daemon.json; one line per host. Exit 0 converged, 2 drift, 1 error.
+    Status(commands::StatusArgs),
     /// Check a plan: syntax, keys, types and values. Touches nothing.
     Validate { plan: PathBuf },
+    /// Write a commented starter plan for this host's distribution family, with its
+    /// defaults filled in. Never overwrites a file.
+    Init {
+        /// Where to write the plan.
+        #[arg(default_value = "plan.toml")]
+        plan: PathBuf,
+        /// Read the distribution from this tree instead of the running system.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Write the plan for this family instead of this host's: el7, el8, el9.
+        #[arg(long, value_name = "elN", value_parser = commands::parse_family)]
+        family: Option<u32>,
+    },
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or with --dir write rdock-setup.1 and one page per
+    /// subcommand into DIR.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Put the newest backup of a managed file back (daemon.json unless --file), show
     /// the diff, and restart docker so that it takes effect.
     Rollback {
@@ -136,7 +168,23 @@ fn main() {
         Command::Apply(args) => commands::apply(&args),
         Command::Facts { root, format } => commands::facts(root, format),
         Command::Versions { plan, root } => commands::versions(&plan, root),
+        Command::Status(args) => commands::status(&args),
         Command::Validate { plan } => commands::validate(&plan),
+        Command::Init { plan, root, family } => commands::init(&plan, root, family),
+        Command::Completions { shell } => {
+            commands::print_bytes(&docs::completions(Cli::command(), shell))
+        }
+        Command::Man { dir: None } => {
+            docs::man_page(Cli::command()).and_then(|roff| commands::print_bytes(&roff))
+        }
+        Command::Man { dir: Some(dir) } => {
+            docs::write_man_pages(Cli::command(), &dir).map(|written| {
+                for name in written {
+                    println!("{}", dir.join(name).display());
+                }
+                error::EXIT_OK
+            })
+        }
         Command::Rollback {
             file,
             root,

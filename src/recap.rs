@@ -7,13 +7,14 @@ use std::fmt::Write as _;
 use crate::fold::fold_names;
 use crate::report::{HostReport, HostStatus, Report, StepStatus};
 
-fn status_word(status: HostStatus) -> &'static str {
+pub fn status_word(status: HostStatus) -> &'static str {
     match status {
         HostStatus::Ok => "ok",
         HostStatus::Changed => "changed",
         HostStatus::Failed => "FAILED",
         HostStatus::Unreachable => "UNREACHABLE",
         HostStatus::Skipped => "skipped",
+        HostStatus::Drifted => "DRIFTED",
     }
 }
 

@@ -13,6 +13,8 @@ pub enum StepStatus {
     WouldChange,
     Failed,
     Skipped,
+    /// `status` only: the running daemon's settings differ from its daemon.json.
+    Drifted,
 }
 
 impl StepStatus {
@@ -23,6 +25,7 @@ impl StepStatus {
             StepStatus::WouldChange => "would change",
             StepStatus::Failed => "FAILED",
             StepStatus::Skipped => "skipped",
+            StepStatus::Drifted => "DRIFTED",
         }
     }
 }
@@ -37,6 +40,9 @@ pub enum HostStatus {
     /// Never contacted: the run stopped first (canary failed, --max-fail exceeded,
     /// interrupted).
     Skipped,
+    /// `status` only: the host is not as the plan says (a step would change, or docker
+    /// runs settings its daemon.json does not hold).
+    Drifted,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +76,8 @@ pub struct Summary {
     pub failed: usize,
     pub unreachable: usize,
     pub skipped: usize,
+    /// `status` only; always 0 for apply.
+    pub drifted: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +97,7 @@ impl Report {
                 HostStatus::Failed => summary.failed += 1,
                 HostStatus::Unreachable => summary.unreachable += 1,
                 HostStatus::Skipped => summary.skipped += 1,
+                HostStatus::Drifted => summary.drifted += 1,
             }
         }
         Report {
@@ -103,7 +112,7 @@ impl Report {
     }
 
     pub fn any_changes(&self) -> bool {
-        self.summary.changed > 0
+        self.summary.changed + self.summary.drifted > 0
     }
 
     pub fn to_json(&self) -> String {
@@ -135,7 +144,7 @@ impl Report {
                 let label = format!("{:<12}", step.status.label());
                 let label = match step.status {
                     StepStatus::Changed | StepStatus::WouldChange => paint("33", &label),
-                    StepStatus::Failed => paint("1;31", &label),
+                    StepStatus::Failed | StepStatus::Drifted => paint("1;31", &label),
                     StepStatus::Unchanged => paint("32", &label),
                     StepStatus::Skipped => paint("2", &label),
                 };

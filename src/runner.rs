@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::change::Change;
 use crate::checks;
+use crate::drift;
 use crate::error::{Error, Result};
 use crate::facts::{self, Facts};
 use crate::health;
@@ -24,6 +25,9 @@ pub struct Options {
     pub dry_run: bool,
     /// The operator confirmed destructive changes (deleting /var/lib/docker).
     pub yes: bool,
+    /// `status`: with `dry_run`, also compare the running daemon's settings with its
+    /// daemon.json, and give the host a drift verdict.
+    pub compare_running: bool,
 }
 
 pub const VERIFY_ID: &str = "verify";
@@ -44,6 +48,9 @@ pub fn converge(host: &Host, plan: &Plan, options: Options) -> HostReport {
             _ => HostStatus::Failed,
         };
         report.error = Some(err.to_string());
+    }
+    if options.compare_running {
+        report.status = drift::verdict(&report);
     }
     report
 }
@@ -323,6 +330,9 @@ fn verify(host: &Host, plan: &Plan, facts: &Facts, options: Options) -> Result<S
         diff: None,
         notes: Vec::new(),
     };
+    if options.dry_run && options.compare_running {
+        return Ok(drift::running_settings(facts));
+    }
     if options.dry_run {
         return Ok(skipped("dry-run: docker is asked after apply".into()));
     }

@@ -3,53 +3,10 @@
 
 mod support;
 
-use std::fmt::Write as _;
-use std::path::Path;
-
+use support::inventory::{Entry, entries, inventory};
 use support::run::{PlanFile, plan_file};
 use support::sshd::SshLab;
 use support::{Sandbox, dead_url, rdock, repo};
-
-/// A host of the inventory: its server's name and port, its root, extra TOML lines.
-struct Entry<'a> {
-    name: &'a str,
-    port: u16,
-    root: &'a Path,
-    extra: String,
-}
-
-/// One entry a server, each with its own sandbox root, nothing extra.
-fn entries<'a>(lab: &'a SshLab, sandboxes: &'a [Sandbox]) -> Vec<Entry<'a>> {
-    lab.servers
-        .iter()
-        .zip(sandboxes)
-        .map(|(s, sb)| Entry {
-            name: &s.name,
-            port: s.port,
-            root: &sb.root,
-            extra: String::new(),
-        })
-        .collect()
-}
-
-fn inventory(entries: &[Entry]) -> PlanFile {
-    let mut text = String::from("[defaults]\nuser = \"root\"\n");
-    for e in entries {
-        let _ = write!(
-            text,
-            "\n[[hosts]]\nname = \"{}\"\naddress = \"127.0.0.1\"\nport = {}\nroot = {}\ngroups = [\"all\"]\n{}",
-            e.name,
-            e.port,
-            toml_string(&e.root.display().to_string()),
-            e.extra
-        );
-    }
-    plan_file(&text)
-}
-
-fn toml_string(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
-}
 
 fn plan(daemon_extra: &str) -> PlanFile {
     plan_file(&format!(
@@ -82,6 +39,7 @@ fn fleet(plan: &PlanFile, inventory: &PlanFile, lab: &SshLab, extra: &[&str]) ->
     let text = support::output_text(&out);
     let json: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
+    support::schema::assert_valid_report(&json);
     FleetRun {
         code: out.status.code(),
         json,
@@ -368,7 +326,10 @@ fn hostile_plan_values_arrive_byte_exact_and_never_run() {
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
     assert_eq!(got, labels);
-    assert!(!Path::new(&marker).exists(), "a plan value was executed");
+    assert!(
+        !std::path::Path::new(&marker).exists(),
+        "a plan value was executed"
+    );
     assert!(!odd_root.join("pwned-root").exists() && !sb.path("pwned-root").exists());
 }
 

@@ -123,16 +123,8 @@ fn old_install_is_replaced(host: &str) {
 
 /// The controller's own binary converges the hosts over SSH, nothing copied to them.
 fn fleet_over_ssh(hosts: &[&str]) {
-    let cache = std::env::var("LAB_CACHE").unwrap_or_else(|_| "/var/cache/rdock-lab".into());
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("ssh_config");
-    std::fs::write(
-        &config,
-        format!(
-            "Host 10.213.0.*\n  IdentityFile {cache}/id_ed25519\n  IdentitiesOnly yes\n  UserKnownHostsFile {cache}/known_hosts\n"
-        ),
-    )
-    .unwrap();
+    let config = ssh_config(dir.path());
     let plan = dir.path().join("plan.toml");
     std::fs::write(
         &plan,
@@ -169,6 +161,7 @@ fn fleet_over_ssh(hosts: &[&str]) {
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    support::schema::assert_valid_report(&json);
     assert_eq!(json["summary"]["changed"], hosts.len(), "{text}");
     for host in hosts {
         assert_eq!(sh(host, "systemctl is-active docker"), "active", "{host}");

@@ -324,3 +324,25 @@ fn tree_digest_is_stable_across_a_noop() {
         "symlink target change"
     );
 }
+
+/// The schema check bites: a report with an unknown status or a missing error fails.
+#[test]
+fn the_report_schema_rejects_what_the_tool_never_prints() {
+    let good = serde_json::json!({
+        "dry_run": false,
+        "hosts": [{"name": "h", "status": "ok", "steps": [
+            {"id": "preflight", "status": "unchanged", "summary": "CentOS 7"}]}],
+        "summary": {"ok": 1, "changed": 0, "failed": 0, "unreachable": 0, "skipped": 0, "drifted": 0}
+    });
+    support::schema::assert_valid_report(&good);
+    let mut bad_status = good.clone();
+    bad_status["hosts"][0]["status"] = "fine".into();
+    let mut failed_without_error = good.clone();
+    failed_without_error["hosts"][0]["status"] = "failed".into();
+    let mut unknown_key = good.clone();
+    unknown_key["hosts"][0]["steps"][0]["colour"] = "green".into();
+    for bad in [bad_status, failed_without_error, unknown_key] {
+        let caught = std::panic::catch_unwind(|| support::schema::assert_valid_report(&bad));
+        assert!(caught.is_err(), "the schema accepted {bad:#}");
+    }
+}

@@ -181,3 +181,18 @@ pub fn nothing_left(what: &str) {
         );
     }
 }
+
+/// An ssh_config in `dir` that reaches the lab's hosts with the lab's key and known_hosts
+/// (for runs from this machine over SSH).
+pub fn ssh_config(dir: &Path) -> PathBuf {
+    let cache = std::env::var("LAB_CACHE").unwrap_or_else(|_| "/var/cache/rdock-lab".into());
+    let config = dir.join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host 10.213.0.*\n  IdentityFile {cache}/id_ed25519\n  IdentitiesOnly yes\n  UserKnownHostsFile {cache}/known_hosts\n"
+        ),
+    )
+    .unwrap();
+    config
+}

@@ -49,7 +49,7 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// Runs `f` while holding an exclusive flock on `lock_path` (across processes:
 /// several test binaries run at once under `cargo test`).
-fn with_lock<T>(lock_path: &Path, f: impl FnOnce() -> T) -> T {
+pub fn with_lock<T>(lock_path: &Path, f: impl FnOnce() -> T) -> T {
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -987,7 +987,10 @@ pub fn output_text(out: &Output) -> String {
 }
 
 pub mod converge;
+pub mod dist;
 pub mod eol;
+pub mod inventory;
 pub mod lab;
 pub mod run;
+pub mod schema;
 pub mod sshd;

@@ -78,6 +78,7 @@ pub fn parse(out: Output) -> Run {
     let text = output_text(&out);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|err| panic!("report is not JSON ({err}):\n{text}"));
+    super::schema::assert_valid_report(&json);
     let host = &json["hosts"][0];
     let steps = host["steps"]
         .as_array()
