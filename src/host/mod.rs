@@ -7,7 +7,7 @@ mod held_session;
 mod inroot;
 mod local;
 pub mod probe;
-mod remote_probe;
+pub(crate) mod remote_probe;
 pub mod shell;
 pub mod ssh;
 
