@@ -2,6 +2,7 @@
 //! plus an optional root directory (`--root DIR`: an image or chroot being prepared).
 //! Steps call these methods and never learn which kind of target they hold.
 
+pub mod backups;
 pub mod bounded;
 mod held_session;
 mod inroot;
