@@ -127,6 +127,21 @@ mod tests {
         assert!(message.contains("hosts[0].plan.repo.source"), "{message}");
     }
 
+    /// Found by props::plan: an enum value with a control character was refused by the
+    /// typed parse as "unknown variant `\u{1b}=O`", echoing the raw character.
+    #[test]
+    fn a_control_character_in_an_enum_value_is_named_as_such() {
+        let message =
+            crate::plan::parse(Path::new("p.toml"), "[service]\nrestart = \"\\u001b=O\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            message.starts_with("p.toml:2:11: service.restart holds the control character \\u{1b}"),
+            "{message}"
+        );
+        assert!(!message.contains('\u{1b}'), "{message}");
+    }
+
     #[test]
     fn ordinary_plans_pass() {
         refuse(

@@ -100,11 +100,12 @@ pub fn load(path: &Path, root: Option<&Path>) -> Result<Vec<FleetHost>> {
         action: "read inventory",
         source,
     })?;
+    // Checked here, where positions point into the inventory itself: its `plan` tables
+    // are laid over the plan, a path of lower trust than the plan file. And first, before
+    // a typed error could echo the value with its control character.
+    crate::control_chars::refuse(path, &text)?;
     let raw: RawInventory =
         toml::from_str(&text).map_err(|err| plan::toml_error(path, &text, &err))?;
-    // Checked here, where positions point into the inventory itself: its `plan` tables
-    // are laid over the plan, a path of lower trust than the plan file.
-    crate::control_chars::refuse(path, &text)?;
     let shown = path.display();
     let mut hosts = Vec::new();
     for host in raw.hosts {

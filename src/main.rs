@@ -19,6 +19,8 @@ mod interrupt;
 mod inventory;
 mod packages;
 mod plan;
+#[cfg(test)]
+mod props;
 mod recap;
 mod report;
 mod rollback;

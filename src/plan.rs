@@ -312,8 +312,10 @@ fn deep_merge(into: &mut toml::Table, from: &toml::Table) {
 
 /// Parse plan text; `path` only names the source in errors.
 pub fn parse(path: &Path, text: &str) -> Result<Plan> {
-    let raw: RawPlan = toml::from_str(text).map_err(|err| toml_error(path, text, &err))?;
+    // Control characters first: a typed error ("unknown variant …") would echo the
+    // value, control character and all, and name no key.
     crate::control_chars::refuse(path, text)?;
+    let raw: RawPlan = toml::from_str(text).map_err(|err| toml_error(path, text, &err))?;
     let at = |span: Range<usize>, message: String, hint: Option<String>| {
         let (line, column) = line_column(text, span.start);
         Error::Plan {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use nix::fcntl::{Flock, FlockArg};
 
 use super::probe::{self, FileMatch, LockSpec, locked_error};
-use super::{CmdOutput, Stage, Transport, Uname, bounded, inroot};
+use super::{CmdOutput, Stage, Transport, Uname, backups, bounded, inroot};
 
 /// This machine; it holds the target's lock once taken (`Query::Lock`).
 #[derive(Default)]
@@ -205,6 +205,13 @@ impl Transport for LocalTransport {
         }
         temp.persist(&real).map_err(|err| err.error)?;
         File::open(dir)?.sync_all()?;
+        if let Some(backup) = backup {
+            // After the write, so pruning never costs the file its new content; a backup
+            // that cannot be removed is left, and the write has still succeeded.
+            if let Err(err) = prune_backups(root, path, backup) {
+                tracing::warn!(path = %path.display(), "old backups not pruned: {err}");
+            }
+        }
         Ok(())
     }
 
@@ -384,4 +391,55 @@ fn disk_usage(path: &Path) -> io::Result<u64> {
         total += disk_usage(&entry?.path())?;
     }
     Ok(total)
+}
+
+/// Remove the backups of `path` beyond the newest `backups::KEEP`, in the directory of
+/// `backup` (the backup just made). Regular files only, never followed: a symlink or a
+/// directory named like a backup is not one of ours.
+fn prune_backups(root: Option<&Path>, path: &Path, backup: &Path) -> io::Result<()> {
+    let backup_real = inroot::resolve(root, backup)?;
+    let (Some(dir), Some(name)) = (
+        backup_real.parent(),
+        path.file_name().and_then(|n| n.to_str()),
+    ) else {
+        return Ok(());
+    };
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file()
+            && let Some(entry_name) = entry.file_name().to_str()
+        {
+            names.push(entry_name.to_string());
+        }
+    }
+    for old in backups::beyond_newest(name, names) {
+        fs::remove_file(dir.join(old))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::backups::fixture;
+
+    #[test]
+    fn a_write_prunes_the_files_backups_to_the_newest_ten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("etc/docker");
+        fixture::seed(&dir);
+        let target = Path::new("/etc/docker").join(fixture::FILE);
+        LocalTransport::default()
+            .write_file(
+                Some(tmp.path()),
+                &target,
+                b"{\"new\": true}\n",
+                0o644,
+                false,
+                Some(&Path::new("/etc/docker").join(fixture::NEW_BACKUP)),
+            )
+            .unwrap();
+        fixture::check(&dir);
+    }
 }

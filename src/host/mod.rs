@@ -2,12 +2,13 @@
 //! plus an optional root directory (`--root DIR`: an image or chroot being prepared).
 //! Steps call these methods and never learn which kind of target they hold.
 
+pub mod backups;
 pub mod bounded;
 mod held_session;
 mod inroot;
 mod local;
 pub mod probe;
-mod remote_probe;
+pub(crate) mod remote_probe;
 pub mod shell;
 pub mod ssh;
 

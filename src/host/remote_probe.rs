@@ -213,7 +213,8 @@ pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Resul
             (Query::TreeSize(_), "nosize") => Answer::Size(None),
             (Query::Files(_), "dir") => {
                 let count = number()?;
-                let mut files = Vec::with_capacity(count);
+                // Not with_capacity(count): the count comes off the wire.
+                let mut files = Vec::new();
                 for _ in 0..count {
                     let entry = reader.header(i)?;
                     let rest = entry
@@ -369,6 +370,14 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Found by props::remote_probe: a count off the wire sized an allocation.
+    #[test]
+    fn a_huge_entry_count_is_an_error_not_a_panic() {
+        let queries = vec![Query::Files(FileMatch::new("/etc", "", ".conf"))];
+        let out = b"@@rdock 0 dir 18446744073709551615\n";
+        assert!(parse(None, &queries, out).is_err());
     }
 
     #[test]

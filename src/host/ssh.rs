@@ -404,6 +404,66 @@ fn configured_user(target: &SshTarget, settings: &SshSettings) -> Option<String>
 }
 
 /// `R=…` plus the path helpers, for single file operations.
+/// The script that replaces `path` with the bytes on its stdin (see `Transport::write_file`),
+/// keeping the old content at `backup` and then pruning the file's old backups.
+fn write_script(
+    path: &Path,
+    default_mode: u32,
+    private: bool,
+    backup: Option<&Path>,
+) -> io::Result<String> {
+    let (backup_line, prune) = match backup {
+        Some(backup) => (
+            format!(
+                "rd_b=$(rd_path {b}) || exit 1\n\
+                 if [ -e \"$rd_b\" ]; then echo \"backup $rd_b already exists\" >&2; exit 1; fi\n\
+                 if [ -e \"$rd_p\" ]; then ln -- \"$rd_p\" \"$rd_b\" 2>/dev/null || cp -p -- \"$rd_p\" \"$rd_b\" || exit 1; {private_backup}fi\n",
+                b = quote(&backup.display().to_string())?,
+                private_backup = if private {
+                    "chmod 600 -- \"$rd_b\" || exit 1; "
+                } else {
+                    ""
+                },
+            ),
+            // Beside the backup just made, after the write: pruning never costs the file
+            // its new content, and whatever it leaves, the write has succeeded (`:`).
+            format!(
+                "rd_bd=$(dirname -- \"$rd_b\")\n{}:\n",
+                super::backups::shell_prune(
+                    &path.file_name().unwrap_or_default().to_string_lossy()
+                )?
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
+    // Temp file beside the target, same mode and owner, flushed, then renamed over it.
+    Ok(format!(
+        "rd_p=$(rd_path {p}) || exit 1\n\
+         rd_d=$(dirname -- \"$rd_p\")\n\
+         if [ -d \"$rd_p\" ]; then echo \"$rd_p is a directory, not a file: move it away, then rerun\" >&2; exit 1; fi\n\
+         rd_mkdirs \"$rd_d\" || exit 1\n\
+         rd_t=$(mktemp \"$rd_d/.rdock-setup.XXXXXX\") || exit 1\n\
+         trap 'rm -f -- \"$rd_t\"' EXIT\n\
+         cat > \"$rd_t\" || exit 1\n\
+         if [ -e \"$rd_p\" ]; then chmod --reference=\"$rd_p\" -- \"$rd_t\" && chown --reference=\"$rd_p\" -- \"$rd_t\" || exit 1\n\
+         else chmod {mode:o} -- \"$rd_t\" || exit 1; fi\n\
+         {private_file}\
+         sync -- \"$rd_t\" 2>/dev/null || sync\n\
+         {backup_line}\
+         mv -f -T -- \"$rd_t\" \"$rd_p\" || exit 1\n\
+         trap - EXIT\n\
+         sync -- \"$rd_d\" 2>/dev/null || sync\n\
+         {prune}",
+        p = quote(&path.display().to_string())?,
+        mode = default_mode,
+        private_file = if private {
+            "chmod 600 -- \"$rd_t\" || exit 1\n"
+        } else {
+            ""
+        },
+    ))
+}
+
 fn with_root(root: Option<&Path>, body: &str) -> io::Result<String> {
     Ok(format!(
         "R={}\n{PRELUDE}\n{body}",
@@ -492,45 +552,7 @@ impl Transport for SshTransport {
         private: bool,
         backup: Option<&Path>,
     ) -> io::Result<()> {
-        let backup_line = match backup {
-            Some(backup) => format!(
-                "rd_b=$(rd_path {b}) || exit 1\n\
-                 if [ -e \"$rd_b\" ]; then echo \"backup $rd_b already exists\" >&2; exit 1; fi\n\
-                 if [ -e \"$rd_p\" ]; then ln -- \"$rd_p\" \"$rd_b\" 2>/dev/null || cp -p -- \"$rd_p\" \"$rd_b\" || exit 1; {private_backup}fi\n",
-                b = quote(&backup.display().to_string())?,
-                private_backup = if private {
-                    "chmod 600 -- \"$rd_b\" || exit 1; "
-                } else {
-                    ""
-                },
-            ),
-            None => String::new(),
-        };
-        // Temp file beside the target, same mode and owner, flushed, then renamed over it.
-        let body = format!(
-            "rd_p=$(rd_path {p}) || exit 1\n\
-             rd_d=$(dirname -- \"$rd_p\")\n\
-             if [ -d \"$rd_p\" ]; then echo \"$rd_p is a directory, not a file: move it away, then rerun\" >&2; exit 1; fi\n\
-             rd_mkdirs \"$rd_d\" || exit 1\n\
-             rd_t=$(mktemp \"$rd_d/.rdock-setup.XXXXXX\") || exit 1\n\
-             trap 'rm -f -- \"$rd_t\"' EXIT\n\
-             cat > \"$rd_t\" || exit 1\n\
-             if [ -e \"$rd_p\" ]; then chmod --reference=\"$rd_p\" -- \"$rd_t\" && chown --reference=\"$rd_p\" -- \"$rd_t\" || exit 1\n\
-             else chmod {mode:o} -- \"$rd_t\" || exit 1; fi\n\
-             {private_file}\
-             sync -- \"$rd_t\" 2>/dev/null || sync\n\
-             {backup_line}\
-             mv -f -T -- \"$rd_t\" \"$rd_p\" || exit 1\n\
-             trap - EXIT\n\
-             sync -- \"$rd_d\" 2>/dev/null || sync\n",
-            p = quote(&path.display().to_string())?,
-            mode = default_mode,
-            private_file = if private {
-                "chmod 600 -- \"$rd_t\" || exit 1\n"
-            } else {
-                ""
-            },
-        );
+        let body = write_script(path, default_mode, private, backup)?;
         self.inner
             .script_ok(
                 &with_root(root, &body)?,
@@ -660,6 +682,41 @@ impl Transport for SshTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The write script, run by a real sh on this machine as sshd would run it.
+    #[test]
+    fn the_remote_write_prunes_the_files_backups_to_the_newest_ten() {
+        use crate::host::backups::fixture;
+        use std::io::Write as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("etc/docker");
+        fixture::seed(&dir);
+        let docker = Path::new("/etc/docker");
+        let script = with_root(
+            Some(tmp.path()),
+            &write_script(
+                &docker.join(fixture::FILE),
+                0o644,
+                false,
+                Some(&docker.join(fixture::NEW_BACKUP)),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"{\"new\": true}\n")
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        fixture::check(&dir);
+    }
 
     #[test]
     fn targets_parse() {

@@ -225,7 +225,10 @@ pub fn rewrite(
     scope: Scope,
 ) -> Result<Option<String>, String> {
     let lines: Vec<&str> = text.lines().collect();
-    let mut out: Vec<String> = Vec::with_capacity(lines.len() + 4);
+    // The same lines with their ends: what is not rewritten is copied byte for byte, so
+    // a CRLF file keeps its CRs (`lines` drops them).
+    let raw: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(text.len() + 256);
     let mut next = 0;
     for section in repo_file::sections(&lines) {
         let wanted = section.enabled(&lines)
@@ -244,19 +247,25 @@ pub fn rewrite(
             }
             continue;
         };
-        out.extend(lines[next..section.header].iter().map(|l| l.to_string()));
-        out.extend(rewrite_section(
-            &lines[section.header..section.end],
-            &vault_url(vault, release, dir),
-        ));
+        let old = &lines[section.header..section.end];
+        let new = rewrite_section(old, &vault_url(vault, release, dir));
+        if new == old {
+            continue;
+        }
+        out.extend(raw[next..section.header].iter().copied());
+        let eol = if raw[section.header].ends_with("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        out.push_str(&new.join(eol));
+        if raw[section.end - 1].ends_with('\n') {
+            out.push_str(eol);
+        }
         next = section.end;
     }
-    out.extend(lines[next..].iter().map(|l| l.to_string()));
-    let mut new = out.join("\n");
-    if text.ends_with('\n') {
-        new.push('\n');
-    }
-    Ok((new != text).then_some(new))
+    out.extend(raw[next..].iter().copied());
+    Ok((out != text).then_some(out))
 }
 
 /// One section pointed at `baseurl`: a live mirrorlist/metalink is commented out, a
@@ -283,7 +292,12 @@ fn rewrite_section(lines: &[&str], baseurl: &str) -> Vec<String> {
                 placed = true;
             }
             skipping_continuation = true;
-        } else if i > 0 && !has_live && !placed && commented_value(line, "baseurl").is_some() {
+        } else if i > 0
+            && !has_live
+            && !placed
+            && commented_value(line, "baseurl").is_some()
+            && !lines.get(i + 1).is_some_and(|next| is_continuation(next))
+        {
             out.push(new_line.clone());
             placed = true;
         } else {
@@ -291,7 +305,14 @@ fn rewrite_section(lines: &[&str], baseurl: &str) -> Vec<String> {
         }
     }
     if !placed {
-        out.insert(1.min(out.len()), new_line);
+        // After the header, and after any indented lines right below it: the new line
+        // must not take them as continuations (a second, dead, baseurl).
+        let below = lines
+            .iter()
+            .skip(1)
+            .take_while(|l| is_continuation(l))
+            .count();
+        out.insert((1 + below).min(out.len()), new_line);
     }
     out
 }
@@ -379,6 +400,59 @@ mod tests {
         for scope in [Scope::EnabledAndDead, Scope::Enabled] {
             assert_eq!(
                 rewrite("CentOS-Base.repo", &new, &el7(), &vault, scope),
+                Ok(None)
+            );
+        }
+    }
+
+    /// Found by props::os_repos: a CRLF file came back with LF ends, so a file with
+    /// nothing to change was rewritten, and a changed one lost the CRs of every line.
+    #[test]
+    fn crlf_files_keep_their_line_ends() {
+        let vault = Vault::named("vault").unwrap();
+        assert_eq!(
+            rewrite(
+                "CentOS-Base.repo",
+                "[base]\r\n",
+                &el7(),
+                &vault,
+                Scope::EnabledAndDead
+            ),
+            Ok(None)
+        );
+        let text = "# keep\r\n[base]\r\nname=B\r\nmirrorlist=http://mirrorlist.centos.org/?repo=os\r\n\r\n[epel]\r\nname=E\r\n";
+        assert_eq!(
+            rewrite("CentOS-Base.repo", text, &el7(), &vault, Scope::EnabledAndDead),
+            Ok(Some(
+                "# keep\r\n[base]\r\nbaseurl=https://vault.centos.org/7.9.2009/os/$basearch/\r\nname=B\r\n#mirrorlist=http://mirrorlist.centos.org/?repo=os\r\n\r\n[epel]\r\nname=E\r\n".to_string()
+            ))
+        );
+    }
+
+    /// Found by props::os_repos: the new baseurl went right above an indented line,
+    /// which yum then reads as a second URL of it (a dead one), and a second pass
+    /// removed that line: not idempotent.
+    #[test]
+    fn indented_lines_never_become_continuations_of_the_new_baseurl() {
+        let vault = Vault::named("vault").unwrap();
+        for text in [
+            "[base]\n  http://mirror.centos.org/centos/7/os/x86_64/",
+            "[base]\n#baseurl=http://mirror.centos.org/a/\n  http://mirror.centos.org/b/\n",
+        ] {
+            let new = rewrite("CentOS-Base.repo", text, &el7(), &vault, Scope::Enabled)
+                .unwrap()
+                .unwrap();
+            let lines: Vec<&str> = new.lines().collect();
+            let at = lines
+                .iter()
+                .position(|l| l.starts_with("baseurl="))
+                .unwrap();
+            assert!(
+                !lines.get(at + 1).is_some_and(|l| is_continuation(l)),
+                "{new}"
+            );
+            assert_eq!(
+                rewrite("CentOS-Base.repo", &new, &el7(), &vault, Scope::Enabled),
                 Ok(None)
             );
         }

@@ -194,6 +194,22 @@ mod tests {
             ("27.0.0~rc.1", "26.1.4", Greater),
             ("27.0.0~rc.1", "27.0.0", Less),
             ("3.el7", "3.1.el7", Less),
+            // From rpm's own test suite (rpmvercmp.at).
+            ("5.5p1", "5.5p2", Less),
+            ("5.5p10", "5.5p1", Greater),
+            ("10xyz", "10.1xyz", Less),
+            ("xyz10", "xyz10.1", Less),
+            ("xyz.4", "8", Less),
+            ("5.5p1", "5.5.p1", Equal),
+            ("1.0~rc1~git123", "1.0~rc1", Less),
+            ("1.0^", "1.0", Greater),
+            ("1.0^git1", "1.0^git2", Less),
+            ("1.0^git1", "1.01", Less),
+            ("1.0^20160101", "1.0.1", Less),
+            ("1.0~rc1^git1", "1.0~rc1", Greater),
+            ("1.0^git1~pre", "1.0^git1", Less),
+            ("6.0.rc1", "6.0", Greater),
+            ("1b.fc17", "1.fc17", Less),
         ];
         for (a, b, want) in cases {
             assert_eq!(vercmp(a, b), want, "{a} vs {b}");
