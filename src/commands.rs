@@ -115,10 +115,70 @@ fn exit_code(report: &Report, args: &ApplyArgs) -> i32 {
 }
 
 fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<i32> {
-    let fleet_args = &args.fleet;
-    let mut hosts = inventory::from_flags(&fleet_args.hosts, args.root.as_deref())?;
+    let total_hosts = std::cell::Cell::new(0);
+    let live = std::io::stderr().is_terminal();
+    let human = matches!(args.format, Format::Human);
+    let mut counts = [0usize; 4];
+    let mut done = 0;
+    let job = move |host: &Host, plan: &plan::Plan| runner::converge(host, plan, options);
+    let reports = run_fleet(
+        &args.fleet,
+        args.root.as_deref(),
+        &args.plan,
+        plan,
+        &job,
+        &total_hosts,
+        |report| {
+            done += 1;
+            let slot = match report.status {
+                HostStatus::Ok => 0,
+                HostStatus::Changed => 1,
+                HostStatus::Failed | HostStatus::Skipped => 2,
+                HostStatus::Unreachable => 3,
+            };
+            counts[slot] += 1;
+            if live {
+                eprint!("\r\x1b[K");
+            }
+            if human {
+                print(&format!("{}\n", recap::host_line(report, args.dry_run)));
+            }
+            if live {
+                eprint!("{}", recap::progress(done, total_hosts.get(), &counts));
+            }
+        },
+    )?;
+    if live {
+        eprint!("\r\x1b[K");
+    }
+    let report = Report::new(args.dry_run, reports);
+    match args.format {
+        Format::Json => print(&format!("{}\n", report.to_json())),
+        Format::Human => {
+            let changes = recap::folded_changes(&report);
+            if !changes.is_empty() {
+                print(&format!("\n{changes}"));
+            }
+            print(&recap::recap(&report));
+        }
+    }
+    Ok(exit_code(&report, args))
+}
+
+/// Run `job` on every host that --host and --inventory name, over SSH, as the rollout
+/// flags say; `total` learns the number of hosts before the first one starts.
+fn run_fleet(
+    fleet_args: &FleetArgs,
+    root: Option<&Path>,
+    plan_path: &Path,
+    plan: &plan::Plan,
+    job: fleet::Job,
+    total: &std::cell::Cell<usize>,
+    on_done: impl FnMut(&crate::report::HostReport),
+) -> Result<Vec<crate::report::HostReport>> {
+    let mut hosts = inventory::from_flags(&fleet_args.hosts, root)?;
     if let Some(path) = &fleet_args.inventory {
-        hosts.extend(inventory::load(path, args.root.as_deref())?);
+        hosts.extend(inventory::load(path, root)?);
     }
     let hosts = inventory::limit(hosts, &fleet_args.limit)?;
     let rollout = fleet::Rollout {
@@ -128,8 +188,9 @@ fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<
         max_fail: fleet_args.max_fail,
     };
     fleet::check_rollout(&rollout, hosts.len())?;
-    let plan_text = std::fs::read_to_string(&args.plan).map_err(|source| Error::PlanRead {
-        path: args.plan.clone(),
+    total.set(hosts.len());
+    let plan_text = std::fs::read_to_string(plan_path).map_err(|source| Error::PlanRead {
+        path: plan_path.to_path_buf(),
         source,
     })?;
     // A private directory for the ControlMaster sockets; removed with everything in it.
@@ -147,50 +208,85 @@ fn apply_fleet(args: &ApplyArgs, plan: &plan::Plan, options: Options) -> Result<
     let run = fleet::Fleet {
         plan,
         plan_text: &plan_text,
-        options,
+        job,
         settings,
         rollout,
     };
-    let total = hosts.len();
-    let live = std::io::stderr().is_terminal();
-    let human = matches!(args.format, Format::Human);
-    let mut counts = [0usize; 4];
-    let mut done = 0;
-    let reports = run.run(&hosts, |report| {
-        done += 1;
-        let slot = match report.status {
-            HostStatus::Ok => 0,
-            HostStatus::Changed => 1,
-            HostStatus::Failed | HostStatus::Skipped => 2,
-            HostStatus::Unreachable => 3,
-        };
-        counts[slot] += 1;
-        if live {
-            eprint!("\r\x1b[K");
-        }
-        if human {
-            print(&format!("{}\n", recap::host_line(report, args.dry_run)));
-        }
-        if live {
-            eprint!("{}", recap::progress(done, total, &counts));
-        }
-    });
-    if live {
-        eprint!("\r\x1b[K");
-    }
-    let report = Report::new(args.dry_run, reports);
-    match args.format {
-        Format::Json => print(&format!("{}\n", report.to_json())),
-        Format::Human => {
-            let changes = recap::folded_changes(&report);
-            if !changes.is_empty() {
-                print(&format!("\n{changes}"));
-            }
-            print(&recap::recap(&report));
-        }
-    }
+    let reports = run.run(&hosts, on_done);
     drop(control);
-    Ok(exit_code(&report, args))
+    Ok(reports)
+}
+
+#[derive(clap::Args)]
+pub struct MirrorsArgs {
+    /// The plan (TOML) whose daemon.registry-mirrors are probed.
+    pub plan: PathBuf,
+    /// Probe as for this directory tree (from this machine, which pulls for it).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// `mirrors`: whether each registry mirror of the plan serves a pull, probed from each
+/// target (this machine, or each host over SSH with curl). Exit 0 when all serve.
+pub fn mirrors(args: &MirrorsArgs) -> Result<i32> {
+    let plan = plan::load(&args.plan)?;
+    if crate::mirrors::planned(&plan).is_empty() {
+        return Err(Error::other(format!(
+            "{} names no daemon.registry-mirrors: nothing to probe",
+            args.plan.display()
+        )));
+    }
+    let reports = if !args.fleet.hosts.is_empty() || args.fleet.inventory.is_some() {
+        let job = |host: &Host, plan: &plan::Plan| crate::mirrors::host_report(host, plan);
+        run_fleet(
+            &args.fleet,
+            args.root.as_deref(),
+            &args.plan,
+            &plan,
+            &job,
+            &std::cell::Cell::new(0),
+            |_| {},
+        )?
+    } else {
+        let host = Host::local(checked_root(args.root.as_deref())?);
+        vec![crate::mirrors::host_report(&host, &plan)]
+    };
+    match args.format {
+        Format::Json => {
+            let hosts: Vec<serde_json::Value> = reports
+                .iter()
+                .map(|r| {
+                    let mut host = serde_json::json!({"name": r.name, "mirrors": r.mirrors});
+                    if let Some(error) = &r.error {
+                        host["error"] = error.clone().into();
+                    }
+                    host
+                })
+                .collect();
+            print(&format!("{}\n", serde_json::json!({ "hosts": hosts })));
+        }
+        Format::Human => {
+            let mut out = String::new();
+            for report in &reports {
+                out.push_str(&format!("{}:\n", report.name));
+                for step in &report.steps {
+                    out.push_str(&format!("  {}\n", step.summary));
+                }
+                if report.steps.is_empty()
+                    && let Some(error) = &report.error
+                {
+                    out.push_str(&format!("  error: {error}\n"));
+                }
+            }
+            print(&out);
+        }
+    }
+    let all_serve = reports.iter().all(|r| r.status == HostStatus::Ok);
+    Ok(if all_serve { EXIT_OK } else { EXIT_FAILURE })
 }
 
 /// `facts`: what the steps would decide on.

@@ -13,6 +13,7 @@ mod health;
 mod host;
 mod interrupt;
 mod inventory;
+mod mirrors;
 mod packages;
 mod plan;
 mod recap;
@@ -37,12 +38,14 @@ Examples:
   rdock-setup apply playbooks/centos7.toml               converge this host; a second run changes nothing
   rdock-setup apply plan.toml --root /srv/images/el7     prepare a tree (image or chroot) offline
   rdock-setup versions playbooks/pinned.toml             list engine versions the repo offers
+  rdock-setup mirrors playbooks/centos7-aliyun.toml      does each registry mirror serve a pull from here?
   rdock-setup validate plan.toml                         check a plan without touching anything
   rdock-setup rollback --dry-run                         what putting the last daemon.json backup back would change
 
 Exit codes:
   0  success: converged, applied, or (dry-run) nothing or something to do
-  1  failure: bad plan, preflight failed, a step failed, or the target could not be read
+  1  failure: bad plan, preflight failed, a step failed, or the target could not be read;
+     for `mirrors`: a registry mirror does not serve
   2  changes pending: only with `apply --dry-run --detailed-exitcode`
 
 Logs go to stderr: -v for more, or RUST_LOG=rdock_setup=debug.";
@@ -68,6 +71,8 @@ pub enum Format {
 enum Command {
     /// Converge the target to the plan (or, with --dry-run, show what that would change).
     Apply(commands::ApplyArgs),
+    /// Probe every registry mirror of the plan from each target: does it serve a pull?
+    Mirrors(commands::MirrorsArgs),
     /// Print the facts the steps decide on.
     Facts {
         #[arg(long, value_name = "DIR")]
@@ -106,6 +111,7 @@ fn main() {
     init_logging(cli.verbose);
     let code = match cli.command {
         Command::Apply(args) => commands::apply(&args),
+        Command::Mirrors(args) => commands::mirrors(&args),
         Command::Facts { root, format } => commands::facts(root, format),
         Command::Versions { plan, root } => commands::versions(&plan, root),
         Command::Validate { plan } => commands::validate(&plan),

@@ -13,6 +13,11 @@ pub struct State {
     /// daemon.json keys this tool wrote, with the values it wrote.
     #[serde(default)]
     pub daemon_json: Map<String, Value>,
+    /// The plan's registry-mirrors when what was written differs from it (dead ones
+    /// dropped, fastest first): the written list then counts as converged while the
+    /// plan's stays the same, so a converged host is not probed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirrors_planned: Option<Vec<String>>,
 }
 
 impl State {

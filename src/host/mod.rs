@@ -111,6 +111,12 @@ pub trait Transport {
     /// Release what the transport holds (an SSH master connection).
     fn close(&self) {}
 
+    /// Whether the machine is another one, reached over the network: questions to the
+    /// world (a registry probe) must then be asked from there, not from here.
+    fn is_remote(&self) -> bool {
+        false
+    }
+
     /// Answer a batch of queries, in order. This default asks one by one; a remote
     /// transport answers the whole batch in one round trip.
     fn probe(&self, root: Option<&Path>, queries: &[Query]) -> std::io::Result<Vec<Answer>> {
@@ -339,6 +345,11 @@ impl Host {
         tracing::debug!(host = %self.name(), command = %argv.join(" "), status = ?output.status, "ran on staged files");
         self.log.borrow_mut().push(argv.clone());
         Ok((argv, output))
+    }
+
+    /// Whether the target is another machine (see `Transport::is_remote`).
+    pub fn is_remote(&self) -> bool {
+        self.transport.is_remote()
     }
 
     /// Close the connection to the target, if there is one.

@@ -302,6 +302,10 @@ fn with_root(root: Option<&Path>, body: &str) -> io::Result<String> {
 }
 
 impl Transport for SshTransport {
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> String {
         self.inner.target.display()
     }

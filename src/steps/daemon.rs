@@ -16,19 +16,13 @@ use crate::unit;
 
 pub const ID: &str = "daemon-json";
 
-/// The step, plus the keys whose values change or go (the service step decides
-/// between reload and restart from them).
-pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
-    let desired = &ctx.plan.daemon;
-    let state = State::parse(ctx.facts.state.as_deref());
-    if desired.is_empty() && state.daemon_json.is_empty() {
-        return Ok((
-            StepPlan::unchanged(ID, "the plan sets no daemon.json keys"),
-            Vec::new(),
-        ));
-    }
-    let existing = match &ctx.facts.daemon_json {
-        None => serde_json::Map::new(),
+const MIRRORS: &str = "registry-mirrors";
+
+/// daemon.json as the target has it (empty when absent); a file that is not valid JSON
+/// is an error with line:column, and is never overwritten.
+pub fn existing(ctx: &Context) -> Result<serde_json::Map<String, serde_json::Value>> {
+    match &ctx.facts.daemon_json {
+        None => Ok(serde_json::Map::new()),
         Some(bytes) => daemonjson::parse_existing(bytes).map_err(|err| Error::Content {
             path: PathBuf::from(DAEMON_JSON),
             line: err.line(),
@@ -38,8 +32,65 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
                 "{}; dockerd would refuse the file too. Then rerun",
                 err.advice()
             ),
-        })?,
-    };
+        }),
+    }
+}
+
+/// The plan's registry-mirrors, when it names them.
+pub fn planned_mirrors(ctx: &Context) -> Option<Vec<String>> {
+    strings(ctx.plan.daemon.get(MIRRORS)?)
+}
+
+fn strings(value: &serde_json::Value) -> Option<Vec<String>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The mirror list the target already has when it counts as converged for `planned`:
+/// the plan's own list, or the one an earlier run wrote from this same plan list
+/// (dead ones dropped, fastest first). `None`: registry-mirrors would change, so the
+/// mirrors are probed before anything is written.
+pub fn settled_mirrors(
+    ctx: &Context,
+    existing: &serde_json::Map<String, serde_json::Value>,
+    planned: &[String],
+) -> Option<Vec<String>> {
+    let current = strings(existing.get(MIRRORS)?)?;
+    if current == planned {
+        return Some(current);
+    }
+    let state = State::parse(ctx.facts.state.as_deref());
+    let written = state.daemon_json.get(MIRRORS).and_then(strings);
+    (state.mirrors_planned.as_deref() == Some(planned) && written.as_ref() == Some(&current))
+        .then_some(current)
+}
+
+/// The step, plus the keys whose values change or go (the service step decides
+/// between reload and restart from them). `mirrors`: what to write for
+/// registry-mirrors instead of the plan's list (the probe's decision, or the list a
+/// converged host keeps), with the notes the report must carry about it.
+pub fn check(
+    ctx: &Context,
+    mirrors: Option<(&[String], &[String])>,
+) -> Result<(StepPlan, Vec<String>)> {
+    let mut desired = ctx.plan.daemon.clone();
+    let mut mirror_notes: Vec<String> = Vec::new();
+    if let Some((list, notes)) = mirrors {
+        desired.insert(MIRRORS.to_string(), serde_json::Value::from(list.to_vec()));
+        mirror_notes = notes.to_vec();
+    }
+    let desired = &desired;
+    let state = State::parse(ctx.facts.state.as_deref());
+    if desired.is_empty() && state.daemon_json.is_empty() {
+        return Ok((
+            StepPlan::unchanged(ID, "the plan sets no daemon.json keys"),
+            Vec::new(),
+        ));
+    }
+    let existing = existing(ctx)?;
 
     // A key also passed as a dockerd flag would keep docker from starting: refuse it now.
     // Before docker-ce is installed, its own unit is the one that will run dockerd.
@@ -85,7 +136,7 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
     }
 
     // Keys this tool set before that the plan dropped: removed only when untouched.
-    let mut notes = Vec::new();
+    let mut notes = mirror_notes;
     let mut dropped = Vec::new();
     for (key, value) in &state.daemon_json {
         if desired.contains_key(key) {
@@ -112,6 +163,13 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
         if state.daemon_json.contains_key(key) || changed.contains(key) {
             owned.daemon_json.insert(key.clone(), value.clone());
         }
+    }
+    let planned = planned_mirrors(ctx);
+    if owned.daemon_json.contains_key(MIRRORS)
+        && planned.is_some()
+        && desired.get(MIRRORS).and_then(strings) != planned
+    {
+        owned.mirrors_planned = planned;
     }
 
     let mut changes = Vec::new();
