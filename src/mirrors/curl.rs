@@ -197,3 +197,33 @@ fn last_line(text: &str) -> String {
         .trim()
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_keep_the_last_answer_after_a_redirect() {
+        let out = "=== 0 api 0 200 0.010\nHTTP/1.1 301 Moved\nLocation: /v2/\n\nHTTP/1.1 200 OK\n\
+                   Docker-Distribution-API-Version: registry/2.0\n\n--- body\n--- stderr\n=== end\n\
+                   === 0 manifest 7 000 0.001\n--- body\n--- stderr\n\
+                   curl: (7) Failed to connect to m port 443: Connection refused\n=== end\n";
+        let records = parse(out);
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            records[0].headers,
+            [(
+                "Docker-Distribution-API-Version".to_string(),
+                "registry/2.0".to_string()
+            )]
+        );
+        let probe = Probe::parse("hello-world", Duration::from_secs(5)).unwrap();
+        let refs: Vec<&Record> = records.iter().collect();
+        let dead = judge_records(&refs, &probe).unwrap_err();
+        assert_eq!((dead.step, dead.reason), (Stage::Manifest, Reason::Refused));
+        assert_eq!(
+            dead.detail,
+            "Failed to connect to m port 443: Connection refused"
+        );
+    }
+}
