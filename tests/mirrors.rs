@@ -7,10 +7,10 @@ mod support;
 
 use std::time::Duration;
 
-use support::registry::{FakeMirror, Mode, RealRegistry, WrongNameTls};
+use support::registry::{FakeMirror, Mode, RealRegistry, WrongNameTls, refused_url};
 use support::run::{PlanFile, apply, plan_file};
 use support::sshd::SshLab;
-use support::{Sandbox, dead_url, output_text, rdock, repo, tree_digest};
+use support::{Sandbox, output_text, rdock, repo, tree_digest};
 
 /// What a probe must say about one mirror: status, step, reason, HTTP status.
 type Expected = (
@@ -82,7 +82,7 @@ fn each_failure_has_its_own_verdict_and_both_probes_agree() {
             html.url.clone(),
             ("dead", Some("api"), Some("not_registry"), Some(200)),
         ),
-        (dead_url(), ("dead", Some("api"), Some("refused"), None)),
+        (refused_url(), ("dead", Some("api"), Some("refused"), None)),
         (
             "https://registry-mirror.invalid".to_string(),
             ("dead", Some("api"), Some("dns"), None),
@@ -155,7 +155,7 @@ fn daemon_mirrors(sandbox: &Sandbox) -> serde_json::Value {
 #[test]
 fn check_fail_drop_and_warn_on_a_tree() {
     let serving = FakeMirror::start(Mode::TokenServes);
-    let dead = dead_url();
+    let dead = refused_url();
     let html = FakeMirror::start(Mode::Html);
     let sandbox = Sandbox::centos7();
 

@@ -36,9 +36,9 @@ pub fn existing(ctx: &Context) -> Result<serde_json::Map<String, serde_json::Val
     }
 }
 
-/// The plan's registry-mirrors, when it names them.
+/// The plan's registry-mirrors, when it names any.
 pub fn planned_mirrors(ctx: &Context) -> Option<Vec<String>> {
-    strings(ctx.plan.daemon.get(MIRRORS)?)
+    Some(crate::mirrors::planned(ctx.plan)).filter(|list| !list.is_empty())
 }
 
 fn strings(value: &serde_json::Value) -> Option<Vec<String>> {

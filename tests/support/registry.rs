@@ -340,3 +340,10 @@ impl WrongNameTls {
         }
     }
 }
+
+/// A loopback address where nothing listens, and no test server can start to: a port
+/// below the ephemeral range, on an address no test binds (`dead_url`'s port, free a
+/// moment ago, can be taken by a server another test starts meanwhile).
+pub fn refused_url() -> String {
+    "http://127.0.0.9:9".to_string()
+}
