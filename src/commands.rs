@@ -204,7 +204,9 @@ fn run_plan(
 ) -> Result<Report> {
     let plan = plan::load(plan_path)?;
     if targets.is_fleet() {
-        return run_fleet(plan_path, &plan, root, targets, rollout, options, host_line);
+        let job = move |host: &Host, plan: &plan::Plan| runner::converge(host, plan, options);
+        let reports = run_fleet(plan_path, &plan, root, targets, rollout, &job, host_line)?;
+        return Ok(Report::new(options.dry_run, reports));
     }
     let host = Host::local(checked_root(root)?);
     let host_report = runner::converge(&host, &plan, options);
@@ -218,15 +220,17 @@ fn run_plan(
     Ok(Report::new(options.dry_run, vec![host_report]))
 }
 
+/// Run `job` on every host that --host and --inventory name, over SSH, as `rollout`
+/// says; `host_line` gives the line printed as each host finishes.
 fn run_fleet(
     plan_path: &Path,
     plan: &plan::Plan,
     root: Option<&Path>,
     targets: &TargetArgs,
     rollout: fleet::Rollout,
-    options: Options,
+    job: fleet::Job,
     host_line: impl Fn(&HostReport) -> Option<String>,
-) -> Result<Report> {
+) -> Result<Vec<HostReport>> {
     let mut hosts = inventory::from_flags(&targets.hosts, root)?;
     if let Some(path) = &targets.inventory {
         hosts.extend(inventory::load(path, root)?);
@@ -255,7 +259,7 @@ fn run_fleet(
     let run = fleet::Fleet {
         plan,
         plan_text: &plan_text,
-        options,
+        job,
         settings,
         rollout,
     };
@@ -286,7 +290,85 @@ fn run_fleet(
         eprint!("\r\x1b[K");
     }
     drop(control);
-    Ok(Report::new(options.dry_run, reports))
+    Ok(reports)
+}
+
+#[derive(clap::Args)]
+pub struct MirrorsArgs {
+    /// The plan (TOML) whose daemon.registry-mirrors are probed.
+    pub plan: PathBuf,
+    /// Probe as for this directory tree (from this machine, which pulls for it).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+}
+
+/// `mirrors`: whether each registry mirror of the plan serves a pull, probed from each
+/// target (this machine, or each host over SSH with curl). Exit 0 when all serve.
+pub fn mirrors(args: &MirrorsArgs) -> Result<i32> {
+    let plan = plan::load(&args.plan)?;
+    if crate::mirrors::planned(&plan).is_empty() {
+        return Err(Error::other(format!(
+            "{} names no daemon.registry-mirrors: nothing to probe",
+            args.plan.display()
+        )));
+    }
+    let reports = if args.targets.is_fleet() {
+        let job = |host: &Host, plan: &plan::Plan| crate::mirrors::host_report(host, plan);
+        let rollout = fleet::Rollout {
+            parallel: args.targets.parallel,
+            batch: None,
+            canary: 0,
+            max_fail: None,
+        };
+        run_fleet(
+            &args.plan,
+            &plan,
+            args.root.as_deref(),
+            &args.targets,
+            rollout,
+            &job,
+            |_| None,
+        )?
+    } else {
+        let host = Host::local(checked_root(args.root.as_deref())?);
+        vec![crate::mirrors::host_report(&host, &plan)]
+    };
+    match args.format {
+        Format::Json => {
+            let hosts: Vec<serde_json::Value> = reports
+                .iter()
+                .map(|r| {
+                    let mut host = serde_json::json!({"name": r.name, "mirrors": r.mirrors});
+                    if let Some(error) = &r.error {
+                        host["error"] = error.clone().into();
+                    }
+                    host
+                })
+                .collect();
+            print(&format!("{}\n", serde_json::json!({ "hosts": hosts })));
+        }
+        Format::Human => {
+            let mut out = String::new();
+            for report in &reports {
+                out.push_str(&format!("{}:\n", report.name));
+                for step in &report.steps {
+                    out.push_str(&format!("  {}\n", step.summary));
+                }
+                if report.steps.is_empty()
+                    && let Some(error) = &report.error
+                {
+                    out.push_str(&format!("  error: {error}\n"));
+                }
+            }
+            print(&out);
+        }
+    }
+    let all_serve = reports.iter().all(|r| r.status == HostStatus::Ok);
+    Ok(if all_serve { EXIT_OK } else { EXIT_FAILURE })
 }
 
 /// `facts`: what the steps would decide on.

@@ -12,7 +12,6 @@ use crate::interrupt;
 use crate::inventory::FleetHost;
 use crate::plan::{self, Plan};
 use crate::report::{HostReport, HostStatus};
-use crate::runner::{self, Options};
 
 /// A number of hosts, absolute or a share of the fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,11 +77,14 @@ pub fn batches(total: usize, rollout: &Rollout) -> Vec<std::ops::Range<usize>> {
     batches
 }
 
+/// What is done on each host, with the host's own plan (inventory overrides laid over).
+pub type Job<'a> = &'a (dyn Fn(&Host, &Plan) -> HostReport + Sync);
+
 pub struct Fleet<'a> {
     pub plan: &'a Plan,
     /// The plan's text, for laying inventory overrides over it.
     pub plan_text: &'a str,
-    pub options: Options,
+    pub job: Job<'a>,
     pub settings: Arc<SshSettings>,
     pub rollout: Rollout,
 }
@@ -189,7 +191,7 @@ impl Fleet<'_> {
         };
         let transport = SshTransport::new(fleet_host.target.clone(), Arc::clone(&self.settings));
         let host = Host::new(Box::new(transport), fleet_host.root.clone());
-        let mut report = runner::converge(&host, &plan, self.options);
+        let mut report = (self.job)(&host, &plan);
         host.close();
         report.name = fleet_host.name.clone();
         report
@@ -198,21 +200,17 @@ impl Fleet<'_> {
 
 fn skipped(host: &FleetHost, reason: &str) -> HostReport {
     HostReport {
-        name: host.name.clone(),
         status: HostStatus::Skipped,
-        steps: Vec::new(),
         error: Some(reason.to_string()),
-        target: None,
+        ..HostReport::new(host.name.clone())
     }
 }
 
 fn failed(host: &FleetHost, err: &Error) -> HostReport {
     HostReport {
-        name: host.name.clone(),
         status: HostStatus::Failed,
-        steps: Vec::new(),
         error: Some(err.to_string()),
-        target: None,
+        ..HostReport::new(host.name.clone())
     }
 }
 

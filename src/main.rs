@@ -17,6 +17,7 @@ mod host;
 mod init;
 mod interrupt;
 mod inventory;
+mod mirrors;
 mod packages;
 mod plan;
 #[cfg(test)]
@@ -44,6 +45,7 @@ Examples:
   rdock-setup apply playbooks/centos7.toml               converge this host; a second run changes nothing
   rdock-setup apply plan.toml --root /srv/images/el7     prepare a tree (image or chroot) offline
   rdock-setup versions playbooks/pinned.toml             list engine versions the repo offers
+  rdock-setup mirrors playbooks/centos7-aliyun.toml      does each registry mirror serve a pull from here?
   rdock-setup validate plan.toml                         check a plan without touching anything
   rdock-setup rollback --dry-run                         what putting the last daemon.json backup back would change
   rdock-setup status plan.toml --inventory hosts.toml    drift report, one line per host (for monitoring)
@@ -53,7 +55,8 @@ Exit codes:
   0  success: converged, applied, or (dry-run) nothing or something to do
   1  failure: bad plan, preflight failed, a step failed, the target could not be read or
      was locked by another run, a command timed out, or the run was interrupted
-     (SIGINT/SIGTERM: the step in flight finishes, no further step starts)
+     (SIGINT/SIGTERM: the step in flight finishes, no further step starts); for
+     `mirrors`: a registry mirror does not serve
   2  changes pending: `apply --dry-run --detailed-exitcode`, and `status` (drift)
 
 Logs go to stderr: -v for more, or RUST_LOG=rdock_setup=debug.";
@@ -92,6 +95,8 @@ pub enum Format {
 enum Command {
     /// Converge the target to the plan (or, with --dry-run, show what that would change).
     Apply(commands::ApplyArgs),
+    /// Probe every registry mirror of the plan from each target: does it serve a pull?
+    Mirrors(commands::MirrorsArgs),
     /// Print the facts the steps decide on.
     Facts {
         #[arg(long, value_name = "DIR")]
@@ -168,6 +173,7 @@ fn main() {
     interrupt::install();
     let code = match cli.command {
         Command::Apply(args) => commands::apply(&args),
+        Command::Mirrors(args) => commands::mirrors(&args),
         Command::Facts { root, format } => commands::facts(root, format),
         Command::Versions { plan, root } => commands::versions(&plan, root),
         Command::Status(args) => commands::status(&args),

@@ -12,6 +12,7 @@ use toml::Spanned;
 use crate::checks::kernel::KernelVersion;
 use crate::daemonjson;
 use crate::error::{Error, Result};
+use crate::mirrors::{DEFAULT_PROBE, Probe};
 use crate::packages::mirrors::RepoSource;
 use crate::packages::os_repos::OsRepoSource;
 use crate::packages::version::VersionSpec;
@@ -37,6 +38,38 @@ pub struct Plan {
     pub daemon: serde_json::Map<String, serde_json::Value>,
     pub service: ServicePlan,
     pub proxy: Option<ProxyPlan>,
+    pub mirrors: MirrorsPlan,
+}
+
+/// `[mirrors]`: how registry mirrors are probed and what a dead one means.
+#[derive(Debug, Clone)]
+pub struct MirrorsPlan {
+    /// The image asked for, and the bound on each request.
+    pub probe: Probe,
+    pub check: MirrorCheck,
+    pub order: MirrorOrder,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MirrorCheck {
+    /// Write every mirror; a dead one gets a loud note.
+    Warn,
+    /// A dead mirror stops the run before any change.
+    Fail,
+    /// Dead mirrors are left out of what is written.
+    Drop,
+    /// Never probe.
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MirrorOrder {
+    /// The plan's order.
+    Plan,
+    /// Serving mirrors fastest first.
+    Fastest,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +183,8 @@ pub struct ServicePlan {
     /// How long a reloaded or restarted docker may take to be active with the new
     /// settings before the change is rolled back.
     pub health_timeout: std::time::Duration,
+    /// After a reload or restart, pull this image and report whether it came through.
+    pub verify_pull: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -177,6 +212,27 @@ struct RawPlan {
     daemon: IndexMap<Spanned<String>, Spanned<toml::Value>>,
     service: RawService,
     proxy: Option<ProxyPlan>,
+    mirrors: RawMirrors,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMirrors {
+    probe: Option<Spanned<String>>,
+    timeout: Option<Spanned<u64>>,
+    check: MirrorCheck,
+    order: MirrorOrder,
+}
+
+impl Default for RawMirrors {
+    fn default() -> Self {
+        RawMirrors {
+            probe: None,
+            timeout: None,
+            check: MirrorCheck::Warn,
+            order: MirrorOrder::Plan,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -254,6 +310,7 @@ impl Default for RawEngine {
 struct RawService {
     restart: RestartPolicy,
     health_timeout: u64,
+    verify_pull: Option<Spanned<String>>,
 }
 
 impl Default for RawService {
@@ -261,6 +318,7 @@ impl Default for RawService {
         RawService {
             restart: RestartPolicy::Auto,
             health_timeout: 60,
+            verify_pull: None,
         }
     }
 }
@@ -470,6 +528,42 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
         }
     }
 
+    let timeout = match raw.mirrors.timeout {
+        None => 5,
+        Some(value) if *value.get_ref() == 0 => {
+            return Err(at(
+                value.span(),
+                "mirrors.timeout must be at least 1 second".into(),
+                Some("the default is 5".into()),
+            ));
+        }
+        Some(value) => value.into_inner(),
+    };
+    let timeout = std::time::Duration::from_secs(timeout);
+    let probe = match raw.mirrors.probe {
+        None => Probe::parse(DEFAULT_PROBE, timeout).expect("the default probe image parses"),
+        Some(value) => Probe::parse(value.get_ref(), timeout).map_err(|message| {
+            at(
+                value.span(),
+                message,
+                Some("name a Docker Hub image, e.g. \"library/busybox:latest\"".into()),
+            )
+        })?,
+    };
+    let verify_pull = match raw.service.verify_pull {
+        None => None,
+        Some(value) => {
+            Probe::parse(value.get_ref(), timeout).map_err(|message| {
+                at(
+                    value.span(),
+                    message.replace("mirrors.probe", "service.verify_pull"),
+                    Some("name a Docker Hub image, e.g. \"library/hello-world\"".into()),
+                )
+            })?;
+            Some(value.into_inner())
+        }
+    };
+
     Ok(Plan {
         path: path.to_path_buf(),
         preflight: Preflight {
@@ -504,6 +598,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
         service: ServicePlan {
             restart: raw.service.restart,
             health_timeout: std::time::Duration::from_secs(raw.service.health_timeout),
+            verify_pull,
+        },
+        mirrors: MirrorsPlan {
+            probe,
+            check: raw.mirrors.check,
+            order: raw.mirrors.order,
         },
     })
 }

@@ -67,6 +67,23 @@ pub struct HostReport {
     /// One line about the target (distro, kernel, offline or not).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// `rdock-setup mirrors`: each registry mirror's verdict, probed from this host.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<serde_json::Value>,
+}
+
+impl HostReport {
+    /// A host's report before anything was done: ok, no steps.
+    pub fn new(name: String) -> HostReport {
+        HostReport {
+            name,
+            status: HostStatus::Ok,
+            steps: Vec::new(),
+            error: None,
+            target: None,
+            mirrors: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -234,6 +251,7 @@ mod tests {
                 steps,
                 error: Some("`dnf shell` failed: no space left\n  hint: free /var".into()),
                 target: None,
+                mirrors: Vec::new(),
             }],
         )
     }

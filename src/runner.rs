@@ -11,8 +11,9 @@ use crate::facts::{self, Facts};
 use crate::health;
 use crate::host::Host;
 use crate::interrupt;
+use crate::mirrors::{self, policy, policy::Decision, pull};
 use crate::packages::backend::PackageTool;
-use crate::plan::Plan;
+use crate::plan::{MirrorCheck, Plan};
 use crate::report::{HostReport, HostStatus, StepReport, StepStatus};
 use crate::service;
 use crate::steps::{
@@ -35,13 +36,7 @@ pub const PREFLIGHT_ID: &str = "preflight";
 
 /// Converge one host (or, in dry-run, say what converging would do).
 pub fn converge(host: &Host, plan: &Plan, options: Options) -> HostReport {
-    let mut report = HostReport {
-        name: host.name(),
-        status: HostStatus::Ok,
-        steps: Vec::new(),
-        error: None,
-        target: None,
-    };
+    let mut report = HostReport::new(host.name());
     if let Err(err) = converge_into(host, plan, options, &mut report) {
         report.status = match err {
             Error::Unreachable(_) => HostStatus::Unreachable,
@@ -132,6 +127,14 @@ fn converge_into(
         verify(host, plan, &facts, options)?
     };
     report.steps.push(verified);
+    if acted
+        && facts.offline.is_none()
+        && let Some(image) = &plan.service.verify_pull
+    {
+        let (step, outcome) = pull::verify(host, image);
+        report.steps.push(step);
+        outcome?;
+    }
     if pending {
         report.status = HostStatus::Changed;
     }
@@ -272,7 +275,14 @@ fn plan_steps(
         install_due,
     );
     let purge = purge::check(&ctx);
-    let (daemon, daemon_keys) = daemon::check(&ctx)?;
+    let existing = daemon::existing(&ctx)?;
+    let mirrors = resolve_mirrors(host, &ctx, &existing)?;
+    let (daemon, daemon_keys) = daemon::check(
+        &ctx,
+        mirrors
+            .as_ref()
+            .map(|d| (d.mirrors.as_slice(), d.notes.as_slice())),
+    )?;
     daemon::validate_with_dockerd(host, &ctx, &daemon)?;
     let proxy = proxy::check(&ctx);
     let users = users::check(&ctx, &shadow_root_args(host))?;
@@ -297,6 +307,30 @@ fn plan_steps(
         users,
         service,
     ])
+}
+
+/// Resolve: whether the plan's registry mirrors serve, asked from the target only when
+/// registry-mirrors would change (a converged host is not probed). `None`: write the
+/// plan's list as it is.
+fn resolve_mirrors(
+    host: &Host,
+    ctx: &Context,
+    existing: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<Decision>> {
+    let Some(planned) = daemon::planned_mirrors(ctx) else {
+        return Ok(None);
+    };
+    if let Some(kept) = daemon::settled_mirrors(ctx, existing, &planned) {
+        return Ok(Some(Decision {
+            mirrors: kept,
+            notes: Vec::new(),
+        }));
+    }
+    if ctx.plan.mirrors.check == MirrorCheck::Off {
+        return Ok(None);
+    }
+    let verdicts = mirrors::probe_all(host, &planned, &ctx.plan.mirrors.probe)?;
+    policy::decide(&ctx.plan.mirrors, &verdicts).map(Some)
 }
 
 fn apply_step(host: &Host, step: &StepPlan) -> Result<()> {

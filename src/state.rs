@@ -18,6 +18,11 @@ pub struct State {
     /// (a dropped connection, a kill) never leaves a key the tool set unrecorded.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub pending: Map<String, Value>,
+    /// The plan's registry-mirrors when what was written differs from it (dead ones
+    /// dropped, fastest first): the written list then counts as converged while the
+    /// plan's stays the same, so a converged host is not probed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirrors_planned: Option<Vec<String>>,
 }
 
 impl State {
@@ -49,6 +54,7 @@ impl State {
         State {
             daemon_json: owned,
             pending: Map::new(),
+            mirrors_planned: self.mirrors_planned.clone(),
         }
     }
 
@@ -75,6 +81,7 @@ mod tests {
             pending: map(
                 json!({"debug": false, "registry-mirrors": ["https://m"], "labels": ["b"]}),
             ),
+            mirrors_planned: None,
         };
         let settled = state.settled(&map(json!({"debug": false, "labels": ["a"]})));
         assert_eq!(

@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::lab::*;
 
 /// A lab plan: the lab's vault and repo, the settings dockerd needs inside nspawn, and
@@ -20,23 +18,7 @@ fn lab_plan(daemon_extra: &str, sections: &str) -> String {
 
 /// A tiny image from Debian's static busybox, imported on the host (no registry).
 fn run_container(host: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let rootfs = dir.path().join("rootfs");
-    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", rootfs.join("bin/busybox"))
-        .expect("busybox-static (scripts/deps)");
-    std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
-    let tar = dir.path().join("tiny.tar");
-    let ok = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    lab_ok(&["copy", host, tar.to_str().unwrap(), "/root/tiny.tar"]);
+    busybox_tar_on(host, "/root/tiny.tar");
     sh(host, "docker import /root/tiny.tar tiny:1 >/dev/null");
     sh(
         host,

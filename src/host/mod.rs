@@ -125,6 +125,12 @@ pub trait Transport {
         ))
     }
 
+    /// Whether the machine is another one, reached over the network: questions to the
+    /// world (a registry probe) must then be asked from there, not from here.
+    fn is_remote(&self) -> bool {
+        false
+    }
+
     /// Answer a batch of queries, in order. This default asks one by one; a remote
     /// transport answers the whole batch in one round trip.
     fn probe(&self, root: Option<&Path>, queries: &[Query]) -> std::io::Result<Vec<Answer>> {
@@ -285,7 +291,7 @@ impl Host {
     pub fn probe(&self, queries: &[Query]) -> Result<Vec<Answer>> {
         let answers = self.transport.probe(self.root(), queries).map_err(|err| {
             unreachable_or(err, |err| {
-                if err.kind() == std::io::ErrorKind::WouldBlock {
+                if err.kind() == std::io::ErrorKind::ResourceBusy {
                     Error::other(format!("{}: {err}", self.name()))
                 } else {
                     Error::other(format!("cannot read facts from {}: {err}", self.name()))
@@ -367,6 +373,11 @@ impl Host {
         tracing::debug!(host = %self.name(), command = %argv.join(" "), status = ?output.status, "ran on staged files");
         self.log.borrow_mut().push(argv.clone());
         Ok((argv, output))
+    }
+
+    /// Whether the target is another machine (see `Transport::is_remote`).
+    pub fn is_remote(&self) -> bool {
+        self.transport.is_remote()
     }
 
     /// Close the connection to the target, if there is one.

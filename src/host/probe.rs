@@ -10,7 +10,7 @@ use super::{CmdOutput, Uname};
 pub enum Query {
     /// Take the run's lock on the target, held until the transport is closed (first
     /// query of a batch only). The transport answers `Locked`, or fails with
-    /// `WouldBlock` naming the holder.
+    /// `ResourceBusy` naming the holder (not WouldBlock: a failed fork says that).
     Lock(LockSpec),
     Uname,
     IsRootUser,
@@ -50,7 +50,7 @@ pub fn locked_error(
     waited: std::time::Duration,
 ) -> std::io::Error {
     std::io::Error::new(
-        std::io::ErrorKind::WouldBlock,
+        std::io::ErrorKind::ResourceBusy,
         format!(
             "another run holds the lock on this target ({}): {}; waited {}s. Let it finish \
              (the lock goes with its holder, even a killed one), or wait longer with --lock-wait",

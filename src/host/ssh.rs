@@ -320,7 +320,7 @@ impl SshTransport {
             *held = Some(session);
         }
         remote_probe::parse(root, queries, &opened.stdout).map_err(|err| {
-            if err.kind() == io::ErrorKind::WouldBlock {
+            if err.kind() == io::ErrorKind::ResourceBusy {
                 return err; // the lock's holder, said in full already
             }
             io::Error::new(
@@ -472,6 +472,10 @@ fn with_root(root: Option<&Path>, body: &str) -> io::Result<String> {
 }
 
 impl Transport for SshTransport {
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> String {
         self.inner.target.display()
     }

@@ -16,19 +16,13 @@ use crate::unit;
 
 pub const ID: &str = "daemon-json";
 
-/// The step, plus the keys whose values change or go (the service step decides
-/// between reload and restart from them).
-pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
-    let desired = &ctx.plan.daemon;
-    let recorded = State::parse(ctx.facts.state.as_deref());
-    if desired.is_empty() && recorded.daemon_json.is_empty() && recorded.pending.is_empty() {
-        return Ok((
-            StepPlan::unchanged(ID, "the plan sets no daemon.json keys"),
-            Vec::new(),
-        ));
-    }
-    let existing = match &ctx.facts.daemon_json {
-        None => serde_json::Map::new(),
+const MIRRORS: &str = "registry-mirrors";
+
+/// daemon.json as the target has it (empty when absent); a file that is not valid JSON
+/// is an error with line:column, and is never overwritten.
+pub fn existing(ctx: &Context) -> Result<serde_json::Map<String, serde_json::Value>> {
+    match &ctx.facts.daemon_json {
+        None => Ok(serde_json::Map::new()),
         Some(bytes) => daemonjson::parse_existing(bytes).map_err(|err| Error::Content {
             path: PathBuf::from(DAEMON_JSON),
             line: err.line(),
@@ -38,8 +32,65 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
                 "{}; dockerd would refuse the file too. Then rerun",
                 err.advice()
             ),
-        })?,
-    };
+        }),
+    }
+}
+
+/// The plan's registry-mirrors, when it names any.
+pub fn planned_mirrors(ctx: &Context) -> Option<Vec<String>> {
+    Some(crate::mirrors::planned(ctx.plan)).filter(|list| !list.is_empty())
+}
+
+fn strings(value: &serde_json::Value) -> Option<Vec<String>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The mirror list the target already has when it counts as converged for `planned`:
+/// the plan's own list, or the one an earlier run wrote from this same plan list
+/// (dead ones dropped, fastest first). `None`: registry-mirrors would change, so the
+/// mirrors are probed before anything is written.
+pub fn settled_mirrors(
+    ctx: &Context,
+    existing: &serde_json::Map<String, serde_json::Value>,
+    planned: &[String],
+) -> Option<Vec<String>> {
+    let current = strings(existing.get(MIRRORS)?)?;
+    if current == planned {
+        return Some(current);
+    }
+    let state = State::parse(ctx.facts.state.as_deref());
+    let written = state.daemon_json.get(MIRRORS).and_then(strings);
+    (state.mirrors_planned.as_deref() == Some(planned) && written.as_ref() == Some(&current))
+        .then_some(current)
+}
+
+/// The step, plus the keys whose values change or go (the service step decides
+/// between reload and restart from them). `mirrors`: what to write for
+/// registry-mirrors instead of the plan's list (the probe's decision, or the list a
+/// converged host keeps), with the notes the report must carry about it.
+pub fn check(
+    ctx: &Context,
+    mirrors: Option<(&[String], &[String])>,
+) -> Result<(StepPlan, Vec<String>)> {
+    let mut desired = ctx.plan.daemon.clone();
+    let mut mirror_notes: Vec<String> = Vec::new();
+    if let Some((list, notes)) = mirrors {
+        desired.insert(MIRRORS.to_string(), serde_json::Value::from(list.to_vec()));
+        mirror_notes = notes.to_vec();
+    }
+    let desired = &desired;
+    let recorded = State::parse(ctx.facts.state.as_deref());
+    if desired.is_empty() && recorded.daemon_json.is_empty() && recorded.pending.is_empty() {
+        return Ok((
+            StepPlan::unchanged(ID, "the plan sets no daemon.json keys"),
+            Vec::new(),
+        ));
+    }
+    let existing = existing(ctx)?;
     let state = recorded.settled(&existing);
 
     // A key also passed as a dockerd flag would keep docker from starting: refuse it now.
@@ -86,7 +137,7 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
     }
 
     // Keys this tool set before that the plan dropped: removed only when untouched.
-    let mut notes = Vec::new();
+    let mut notes = mirror_notes;
     let mut dropped = Vec::new();
     for (key, value) in &state.daemon_json {
         if desired.contains_key(key) {
@@ -114,6 +165,13 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
             owned.daemon_json.insert(key.clone(), value.clone());
         }
     }
+    let planned = planned_mirrors(ctx);
+    if owned.daemon_json.contains_key(MIRRORS)
+        && planned.is_some()
+        && desired.get(MIRRORS).and_then(strings) != planned
+    {
+        owned.mirrors_planned = planned;
+    }
 
     let mut changes = Vec::new();
     if merged != existing {
@@ -122,6 +180,7 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
         let intent = State {
             daemon_json: state.daemon_json.clone(),
             pending: owned.daemon_json.clone(),
+            mirrors_planned: owned.mirrors_planned.clone(),
         };
         changes.push(Change::Record {
             path: PathBuf::from(STATE_FILE),
@@ -189,12 +248,7 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
 /// (`dockerd --validate`): run it on the file this step would write, before anything
 /// is written. Older engines (and a host where dockerd is not installed yet) have only
 /// the key table's checks; a dockerd that does not know the flag is taken as older.
-/// A `--root` tree is never checked: the only dockerd at hand is the machine's own, a
-/// different engine (or none, on a build host), not the one the tree will run.
 pub fn validate_with_dockerd(host: &Host, ctx: &Context, step: &StepPlan) -> Result<()> {
-    if host.root().is_some() {
-        return Ok(());
-    }
     let Some(Change::File { new, .. }) = step
         .changes
         .iter()

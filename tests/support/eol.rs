@@ -73,40 +73,13 @@ pub fn stock_centos7_with_old_docker() -> Sandbox {
     sandbox
 }
 
-/// `cmd` run where no host name resolves: a private mount namespace whose
-/// /etc/resolv.conf names 127.0.0.1, where nothing answers. mirrorlist.centos.org
-/// and vault.centos.org then fail with "Could not resolve host", as they do for a
-/// real CentOS host today, and the lookups never leave loopback.
-pub fn without_dns(cmd: Command) -> Command {
-    let dir = tempfile::tempdir().unwrap();
-    let resolv = dir.path().join("resolv.conf");
-    std::fs::write(
-        &resolv,
-        "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
-    )
-    .unwrap();
-    // The directory must outlive the command: leak it (a few bytes per run).
-    let resolv = resolv.display().to_string();
-    std::mem::forget(dir);
-    let mut wrapped = Command::new("unshare");
-    wrapped
-        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-        .arg("mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"")
-        .arg(resolv)
-        .arg(cmd.get_program());
-    wrapped.args(cmd.get_args());
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(value) => wrapped.env(key, value),
-            None => wrapped.env_remove(key),
-        };
-    }
-    wrapped
-}
+#[allow(unused_imports)]
+pub use super::without_dns;
 
 /// `rdock-setup apply PLAN --root SANDBOX --format json [extra…]`, without DNS.
 pub fn apply_without_dns(sandbox: &Sandbox, plan: &Path, extra: &[&str]) -> Run {
     let args = apply_args(sandbox, plan, extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    parse(run_retrying_etxtbsy(without_dns(rdock_cmd(&args))))
+    // rdock_cmd already runs it without DNS.
+    parse(run_retrying_etxtbsy(rdock_cmd(&args)))
 }

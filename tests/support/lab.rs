@@ -109,6 +109,28 @@ pub fn apply_on(host: &str, plan: &str, extra: &[&str]) -> Run {
     parse(lab(&args))
 }
 
+/// A tarball of a root holding Debian's static busybox (a tiny image for `docker
+/// import`), copied to `remote` on `host`.
+pub fn busybox_tar_on(host: &str, remote: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", rootfs.join("bin/busybox"))
+        .expect("busybox-static (scripts/deps)");
+    std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
+    let tar = dir.path().join("tiny.tar");
+    let ok = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    lab_ok(&["copy", host, tar.to_str().unwrap(), remote]);
+}
+
 pub fn install_tool(host: &str) {
     lab_ok(&[
         "copy",

@@ -345,10 +345,16 @@ impl Drop for HeldLock {
 
 /// `http://127.0.0.1:PORT` where nothing listens (a port just bound and released).
 pub fn dead_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
+    format!("http://127.0.0.1:{}", free_port())
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Plain HTTP/1.0 GET through std (no client crate): (status, body).
@@ -948,12 +954,54 @@ pub fn path_without(program: &str) -> std::ffi::OsString {
     std::env::join_paths(kept).expect("PATH")
 }
 
-/// A `Command` for the binary under test with PATH = shim_dir + original PATH.
+/// A `Command` for the binary under test with PATH = shim_dir + original PATH, where
+/// no host name resolves ([`without_dns`]): plans name mirrors like m.example.com,
+/// which the tool probes, and no lookup may leave this machine.
 pub fn rdock_cmd(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdock-setup"));
     cmd.env("PATH", shimmed_path());
     cmd.args(args);
-    cmd
+    without_dns(cmd)
+}
+
+/// `cmd` run where no host name resolves: a private mount namespace whose
+/// /etc/resolv.conf names 127.0.0.1, where nothing answers. Names fail as they do
+/// for a host whose resolver is gone (mirrorlist.centos.org today), and the lookups
+/// never leave loopback. Anything the command starts (ssh, curl, sshd's sessions)
+/// lives in the same namespace.
+pub fn without_dns(cmd: Command) -> Command {
+    static RESOLV: OnceLock<PathBuf> = OnceLock::new();
+    let resolv = RESOLV.get_or_init(|| {
+        let dir = target_dir().join("test-fixtures");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("resolv-no-dns.conf");
+        // Written beside, then renamed: another test process may be reading it.
+        let temp = dir.join(format!("resolv-no-dns.conf.{}", std::process::id()));
+        fs::write(
+            &temp,
+            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+        )
+        .unwrap();
+        fs::rename(&temp, &path).unwrap();
+        path
+    });
+    let mut wrapped = Command::new("unshare");
+    wrapped
+        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg("mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"")
+        .arg(resolv)
+        .arg(cmd.get_program());
+    wrapped.args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
 }
 
 /// Runs the binary under test (see [`rdock_cmd`]) and returns its output.
@@ -991,6 +1039,7 @@ pub mod dist;
 pub mod eol;
 pub mod inventory;
 pub mod lab;
+pub mod registry;
 pub mod run;
 pub mod schema;
 pub mod sshd;

@@ -4,13 +4,12 @@
 //! sandbox root (`root` in the inventory), and its PATH has the test shims.
 
 use std::fs;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::shim_dir;
+use super::{free_port, shim_dir};
 
 /// Keys and client config shared by the servers of one test.
 pub struct SshLab {
@@ -50,14 +49,6 @@ impl Drop for Sshd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn keygen(path: &Path) {
@@ -137,12 +128,15 @@ impl SshLab {
         );
         let config_path = d.join(format!("sshd-{name}.conf"));
         fs::write(&config_path, config).unwrap();
-        let child = Command::new("/usr/sbin/sshd")
-            .arg("-D")
+        // Sessions run where no name resolves, like the tool itself in tests: the
+        // mirror probe's curl runs there.
+        let mut sshd = Command::new("/usr/sbin/sshd");
+        sshd.arg("-D")
             .arg("-f")
             .arg(&config_path)
             .arg("-E")
-            .arg(d.join(format!("sshd-{name}.log")))
+            .arg(d.join(format!("sshd-{name}.log")));
+        let child = super::without_dns(sshd)
             .stdin(Stdio::null())
             .spawn()
             .expect("sshd (scripts/deps installs openssh-server)");
