@@ -9,15 +9,22 @@
 # Layout produced (serve OUT_DIR over HTTP; it is a mirror root for rdock-setup):
 #   OUT/linux/centos/gpg                          ASCII-armored public key (signs every rpm)
 #   OUT/linux/centos/docker-ce.repo               like Docker's real one (points at docker.com)
-#   OUT/linux/centos/{7,9}/x86_64/stable/         Packages/*.rpm + repodata/
+#   OUT/linux/centos/{7,8,9}/x86_64/stable/       Packages/*.rpm + repodata/
 #   OUT/base/{7,9}/x86_64/                        the fixture's old docker*, yum-utils, lvm2...
+#   OUT/vault/7.9.2009/{os,updates,extras,centosplus}/x86_64/
+#   OUT/vault/8.5.2111/{BaseOS,AppStream,extras,PowerTools}/x86_64/os/
+#   OUT/vault-bare/7.9.2009/...                   the fixture's CentOS vault trees (vault-bare:
+#                                                 without container-selinux), re-signed
 #   OUT/packages.txt                              NEVRA of every rpm, and where it is
 #   OUT/debian-runtime-packages.txt               Debian packages whose shared libraries the
 #                                                 packaged binaries need (the rootfs must have them)
 #   OUT/.complete                                 written last
 #
 # Engine versions: docker-ce 3:V-R and docker-ce-cli 1:V-R for V in 20.10.24 24.0.7 26.1.4,
-# R = 3.el7 (EL7) / 1.el9 (EL9); containerd.io 1.6.33-3.1.el7 / 1.6.33-3.1.el9.
+# R = 3.el7 (EL7) / 1.el8 (EL8) / 1.el9 (EL9); containerd.io 1.6.33-3.1.elN.
+# Beside them, from the test fixture (re-signed): docker-ce-rootless-extras V-R,
+# docker-buildx-plugin and docker-compose-plugin at versions of their own (their payloads
+# are scripts speaking the docker CLI plugin protocol: Debian ships no buildx/compose v2).
 # Every V carries the same Debian binaries, with the Go version string patched in place
 # (see patch_version below), so `docker version` reports V for both Client and Server,
 # and containerd reports 1.6.33. Docker's API version stays 1.41 for all of them.
@@ -350,18 +357,29 @@ spec() { # NAME EPOCH VERSION RELEASE STAGE FILES-BLOCK [TAG LINES...] ; extra s
     } >"$dir/spec"
 }
 
-for el in 7 9; do
+ELS=(7 8 9)
+for el in "${ELS[@]}"; do
     case $el in
         7) rel=3.el7 crel=3.1.el7 ;;
+        8) rel=1.el8 crel=3.1.el8 ;;
         9) rel=1.el9 crel=3.1.el9 ;;
     esac
+    # docker-ce's Requires are the real ones, the same as the test fixture's (see "the
+    # repos" in tests/support/build-repo.sh: Docker's rpm/SPECS/docker-ce.spec as the el7
+    # 26.1.4 build carries them; no libcgroup on EL9; rootless-extras from 20.10 on, which
+    # every lab label is). So a lab host needs CentOS extras (container-selinux,
+    # fuse-overlayfs, slirp4netns) to install the engine, as a real one does.
+    requires=('Requires: docker-ce-cli' 'Requires: containerd.io >= 1.6.4'
+        'Requires: container-selinux >= 2:2.74' 'Requires: iptables' 'Requires: tar' 'Requires: xz'
+        'Requires: docker-ce-rootless-extras')
+    [[ $el == 9 ]] || requires+=('Requires: libcgroup')
     for v in "${LABELS[@]}"; do
         spec docker-ce 3 "$v" "$rel" "$WORK/stage/docker-ce-$v" '/usr/bin/dockerd
 /usr/bin/docker-proxy
 /usr/bin/docker-init
 /usr/lib/systemd/system/docker.service
 /usr/lib/systemd/system/docker.socket' \
-            'Requires: docker-ce-cli' 'Requires: containerd.io' \
+            "${requires[@]}" \
             'Conflicts: docker' 'Conflicts: docker-common' 'Conflicts: docker-engine' \
             'Conflicts: docker-io' 'Conflicts: docker-engine-cs' 'Conflicts: docker-ee' \
             <<<"$PRE_LUA"
@@ -403,6 +421,8 @@ log "rpms built"
 wait "$FIXTURE_PID" || { FIXTURE_PID=; cat "$WORK/fixture.log" >&2; die "$FIXTURE_BUILDER failed"; }
 FIXTURE_PID=
 cp -a "$WORK/fixture/base" "$TMP_OUT/base"
+cp -a "$WORK/fixture/vault" "$TMP_OUT/vault"
+cp -a "$WORK/fixture/vault-bare" "$TMP_OUT/vault-bare"
 cp "$WORK/fixture/linux/centos/docker-ce.repo" "$TMP_OUT/linux/centos/docker-ce.repo"
 
 # ------------------------------------------------------------------ signing ---
@@ -417,7 +437,21 @@ for d in "$WORK"/pkgs/*; do
     mkdir -p "$dest"
     mv "$d"/top/RPMS/x86_64/*.rpm "$dest/"
 done
-# the fixture's base rpms carry the fixture's (discarded) key: re-sign them with this one,
+# The rest of Docker's package set from the fixture: rootless-extras (one per engine
+# label, same release) and the two CLI plugins.
+for el in "${ELS[@]}"; do
+    src="$WORK/fixture/linux/centos/$el/x86_64/stable/Packages"
+    dest="$TMP_OUT/linux/centos/$el/x86_64/stable/Packages"
+    for v in "${LABELS[@]}"; do
+        f=$(find "$src" -name "docker-ce-rootless-extras-$v-*.rpm")
+        [[ -n "$f" && $(wc -l <<<"$f") == 1 ]] || die "the fixture has no single docker-ce-rootless-extras $v for EL$el"
+        cp "$f" "$dest/"
+    done
+    n=$(find "$src" -name 'docker-buildx-plugin-*.rpm' -o -name 'docker-compose-plugin-*.rpm' | wc -l)
+    ((n >= 2)) || die "the fixture has no buildx/compose plugins for EL$el"
+    cp "$src"/docker-buildx-plugin-*.rpm "$src"/docker-compose-plugin-*.rpm "$dest/"
+done
+# the fixture's rpms carry the fixture's (discarded) key: re-sign them with this one,
 # so that the one published key verifies everything in the tree
 mapfile -t RPMS < <(find "$TMP_OUT" -name '*.rpm' | sort)
 rpmsign --define '__gpg /usr/bin/gpg' --define "_gpg_name $KEY_EMAIL" --addsign "${RPMS[@]}" \
@@ -425,7 +459,8 @@ rpmsign --define '__gpg /usr/bin/gpg' --define "_gpg_name $KEY_EMAIL" --addsign 
 log "rpms signed"
 
 # --------------------------------------------------------------- repodata ---
-for repo in "$TMP_OUT"/linux/centos/*/x86_64/stable "$TMP_OUT"/base/*/x86_64; do
+for repo in "$TMP_OUT"/linux/centos/*/x86_64/stable "$TMP_OUT"/base/*/x86_64 \
+    "$TMP_OUT"/vault*/7.*/*/x86_64 "$TMP_OUT"/vault*/8.*/*/x86_64/os; do
     rm -rf "$repo/repodata"
     createrepo_c --quiet --no-database "$repo" >/dev/null &
 done

@@ -68,10 +68,11 @@ impl fmt::Display for ServiceAction {
 
 #[derive(Debug, Clone)]
 pub enum Change {
+    /// Packages installed, upgraded, downgraded or removed. They are carried out by the
+    /// run's one package transaction (`StepPlan::transaction`), not one by one.
     Packages {
         verb: PackageVerb,
         items: Vec<PackageItem>,
-        argv: Vec<String>,
     },
     /// Refresh the package metadata cache.
     Refresh {
@@ -161,13 +162,9 @@ impl Change {
 
     pub fn apply(&self, host: &Host) -> Result<()> {
         match self {
-            Change::Packages { argv, verb, .. } => {
-                let hint = format!(
-                    "the {verb} transaction failed; read the output above, check the repository \
-                     and rerun: the run is safe to repeat"
-                );
-                host.run_ok(argv.clone(), &hint)?;
-            }
+            // Done by the package transaction, which the runner runs before this step's
+            // changes (steps::transaction); checked there, package by package.
+            Change::Packages { .. } => {}
             Change::Refresh { argv } => {
                 host.run_ok(
                     argv.clone(),

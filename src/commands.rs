@@ -13,7 +13,7 @@ use crate::report::HostReport;
 use crate::report::{HostStatus, Report};
 use crate::runner::{self, Options};
 use crate::steps::{Context, engine};
-use crate::{checks, drift, facts, fleet, interrupt, inventory, plan, recap};
+use crate::{checks, drift, facts, fleet, inventory, plan, recap};
 
 #[derive(clap::Args)]
 pub struct ApplyArgs {
@@ -136,7 +136,7 @@ pub fn apply(args: &ApplyArgs) -> Result<i32> {
                 eprintln!(
                     "error: {}: {}",
                     host.name,
-                    host.error.as_deref().unwrap_or("")
+                    crate::secrets::mask(host.error.as_deref().unwrap_or(""))
                 );
             }
         }
@@ -232,6 +232,10 @@ fn run_fleet(
         hosts.extend(inventory::load(path, root)?);
     }
     let hosts = inventory::limit(hosts, &targets.limit)?;
+    let (hosts, twice) = inventory::dedupe(hosts);
+    for line in twice {
+        tracing::warn!("{line}");
+    }
     fleet::check_rollout(&rollout, hosts.len())?;
     let plan_text = std::fs::read_to_string(plan_path).map_err(|source| Error::PlanRead {
         path: plan_path.to_path_buf(),
@@ -246,9 +250,8 @@ fn run_fleet(
         control_dir: control.path().to_path_buf(),
         config: targets.ssh_config.clone(),
         accept_new_host_keys: targets.accept_new_host_keys,
-        connect_timeout_secs: 10,
+        connect_timeout_secs: crate::host::bounded::get().connect.as_secs() as u32,
     });
-    interrupt::install();
     let run = fleet::Fleet {
         plan,
         plan_text: &plan_text,
@@ -405,6 +408,43 @@ pub fn versions(plan_path: &Path, root: Option<PathBuf>) -> Result<i32> {
             plan.engine.version
         ));
     }
+    // containerd.io and the plugins go at their own versions: their offers, newest first.
+    let mut others = vec![("containerd.io".to_string(), plan.engine.containerd.clone())];
+    others.extend(
+        plan.engine
+            .plugins
+            .iter()
+            .map(|p| (p.package.clone(), p.version.clone())),
+    );
+    for (name, spec) in others {
+        let offered = offer.get(&name).map(Vec::as_slice).unwrap_or(&[]);
+        let pick = facts
+            .installed
+            .get(&name)
+            .filter(|evr| spec.matches(evr))
+            .or_else(|| spec.pick(offered));
+        let list: Vec<String> = offered
+            .iter()
+            .map(|evr| {
+                let mut shown = evr.to_string();
+                if Some(evr) == pick {
+                    shown.push_str(&format!(" (<- {spec})"));
+                }
+                if facts.installed.get(&name) == Some(evr) {
+                    shown.push_str(" (installed)");
+                }
+                shown
+            })
+            .collect();
+        out.push_str(&format!(
+            "{name}: {}\n",
+            if list.is_empty() {
+                "none offered".to_string()
+            } else {
+                list.join(", ")
+            }
+        ));
+    }
     print(&out);
     Ok(if resolved.is_some() {
         EXIT_OK
@@ -486,6 +526,7 @@ pub fn print_bytes(bytes: &[u8]) -> Result<i32> {
 
 /// Write to stdout; a closed pipe (`| head`) ends quietly.
 fn print(text: &str) {
+    let text = crate::secrets::mask(text);
     let mut stdout = std::io::stdout().lock();
     if stdout
         .write_all(text.as_bytes())

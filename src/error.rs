@@ -50,6 +50,14 @@ pub enum Error {
     Preflight(Vec<String>),
     /// The requested engine version is not offered by the repository.
     Version { message: String, hint: String },
+    /// The package transaction cannot be done, or did not end as planned: yum/dnf's
+    /// own words, the repos they name (id, file, URLs), and what to do.
+    Transaction {
+        what: String,
+        problems: Vec<String>,
+        repos: Vec<String>,
+        hint: String,
+    },
     /// The host cannot be reached (connection, authentication or host key); the
     /// message says which and what to do.
     Unreachable(String),
@@ -132,6 +140,21 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Version { message, hint } => write!(f, "{message}\n  hint: {hint}"),
+            Error::Transaction {
+                what,
+                problems,
+                repos,
+                hint,
+            } => {
+                write!(f, "{what}")?;
+                for line in problems.iter().take(16) {
+                    write!(f, "\n  | {line}")?;
+                }
+                for repo in repos {
+                    write!(f, "\n  repo {repo}")?;
+                }
+                write!(f, "\n  hint: {hint}")
+            }
             Error::Unreachable(message) | Error::Other(message) => f.write_str(message),
         }
     }

@@ -7,10 +7,11 @@ use serde::Serialize;
 
 use crate::checks::distro::Distro;
 use crate::error::{Error, Result};
-use crate::host::probe::{Answer, FileMatch, Query, When};
+use crate::host::probe::{Answer, FileMatch, LockSpec, Query, When};
 use crate::host::{CmdOutput, Host};
 use crate::packages::backend::{RPM_QUERY_FORMAT, parse_rpm_query};
 use crate::packages::mirrors::REPO_FILE;
+use crate::packages::os_repos;
 use crate::packages::rpmver::Evr;
 use crate::plan::Plan;
 use crate::state::STATE_FILE;
@@ -22,7 +23,7 @@ pub const DOCKER_UNIT: &str = "docker.service";
 
 /// Where rpm keeps its database in the layouts we meet: EL7 and EL8, EL9's sysimage,
 /// and Debian's rpm (used to prepare trees on a Debian controller).
-const RPMDB_DIRS: &[&str] = &["/var/lib/rpm", "/usr/lib/sysimage/rpm", "/root/.rpmdb"];
+pub const RPMDB_DIRS: &[&str] = &["/var/lib/rpm", "/usr/lib/sysimage/rpm", "/root/.rpmdb"];
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ServiceState {
@@ -31,6 +32,9 @@ pub struct ServiceState {
     /// `enabled`, `disabled`, …; `None` when the unit does not exist.
     pub unit_file_state: Option<String>,
     pub main_pid: Option<u32>,
+    /// systemd has unit files or drop-ins newer than what it loaded (a drop-in written
+    /// by a run that stopped before its `daemon-reload`).
+    pub need_daemon_reload: bool,
 }
 
 impl ServiceState {
@@ -61,6 +65,11 @@ pub struct Facts {
     pub daemon_json: Option<Vec<u8>>,
     #[serde(skip)]
     pub repo_file: Option<Vec<u8>>,
+    /// Every `.repo` file of /etc/yum.repos.d (the docker one too), by name.
+    #[serde(skip)]
+    pub repo_files: Vec<(String, Vec<u8>)>,
+    /// /etc/centos-release: its full release names a vault tree.
+    pub centos_release: Option<String>,
     /// The tool's own record on the target (`state::STATE_FILE`).
     #[serde(skip)]
     pub state: Option<Vec<u8>>,
@@ -99,7 +108,7 @@ fn package_names(plan: &Plan) -> Vec<String> {
             }
         }
     };
-    add(plan.engine.packages.clone());
+    add(crate::steps::engine::package_names(plan));
     match &plan.cleanup.remove {
         Some(list) => add(list.clone()),
         None => {
@@ -117,14 +126,60 @@ fn package_names(plan: &Plan) -> Vec<String> {
     names
 }
 
+/// The lock a changing run takes on its target, saying who it is. It lives on the
+/// machine that holds the target, under /run (nothing of the target's own files or
+/// data is touched by it, and no lock file survives a boot): /run/rdock-setup.lock for
+/// the machine itself, /run/rdock-setup/root-HASH.lock for a tree (HASH of its path).
+pub fn lock_spec(root: Option<&Path>) -> LockSpec {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let user = std::env::var("USER").unwrap_or_else(|_| nix::unistd::getuid().to_string());
+    let args: Vec<String> = std::env::args().collect();
+    let path = match root {
+        None => PathBuf::from("/run/rdock-setup.lock"),
+        Some(root) => PathBuf::from(format!(
+            "/run/rdock-setup/root-{:016x}.lock",
+            fnv1a(root.as_os_str().as_encoded_bytes())
+        )),
+    };
+    LockSpec {
+        path,
+        holder: format!(
+            "pid {} on {} as {user}: {}",
+            std::process::id(),
+            host.trim(),
+            args.join(" ")
+        ),
+        wait: crate::host::bounded::get().lock_wait,
+    }
+}
+
+/// 64-bit FNV-1a: a stable name for a path.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Read every fact in one batch (one round trip over SSH).
 pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
+    gather_with(host, plan, None)
+}
+
+/// Take the target's lock, held until the host is closed (or this process ends), and
+/// read every fact, in the same batch: a run that changes the target excludes every
+/// other run on it, from whichever controller, and still costs one SSH command.
+pub fn gather_locked(host: &Host, plan: &Plan) -> Result<Facts> {
+    gather_with(host, plan, Some(lock_spec(host.root())))
+}
+
+fn gather_with(host: &Host, plan: &Plan, lock: Option<LockSpec>) -> Result<Facts> {
     let names = package_names(plan);
     let mut rpm_args = vec!["-q", "--qf", RPM_QUERY_FORMAT];
     rpm_args.extend(names.iter().map(String::as_str));
 
-    // The order is the order of `answers` below.
-    let mut queries = vec![
+    // The order is the order of `answers` below; the lock, when taken, comes first.
+    let mut queries: Vec<Query> = lock.into_iter().map(Query::Lock).collect();
+    queries.extend([
         Query::Uname,
         Query::IsRootUser,
         Query::SystemdOnline,
@@ -134,7 +189,7 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         Query::Read(DAEMON_JSON.into()),
         Query::Read(REPO_FILE.into()),
         Query::Read(STATE_FILE.into()),
-    ];
+    ]);
     if !plan.engine.users.is_empty() {
         queries.push(Query::Read("/etc/passwd".into()));
         queries.push(Query::Read("/etc/group".into()));
@@ -147,6 +202,12 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
             .map(|d| Query::Files(FileMatch::new(*d, "", ".conf"))),
     );
     queries.extend(unit::ENV_FILES.iter().map(|p| Query::Read(p.into())));
+    let repos_at = queries.len();
+    queries.push(Query::Files(FileMatch::new(
+        os_repos::REPOS_DIR,
+        "",
+        ".repo",
+    )));
     // On a tree with no rpm database yet, `rpm -q` would create one: nothing is
     // installed there, so rpm is not asked.
     let rpmdb = queries.len();
@@ -163,7 +224,7 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         argv: host.systemctl_argv(&[
             "show",
             DOCKER_UNIT,
-            "--property=LoadState,ActiveState,UnitFileState,MainPID",
+            "--property=LoadState,ActiveState,UnitFileState,MainPID,NeedDaemonReload",
         ]),
         when: When::Online,
     });
@@ -194,6 +255,7 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         (BTreeMap::new(), ServiceState::default(), None);
     let mut docker_info = None;
     let mut dropin_dirs = Vec::new();
+    let mut repo_files = Vec::new();
     for (i, (query, answer)) in queries.iter().zip(answers).enumerate() {
         match (query, answer) {
             (Query::Uname, Answer::Uname(u)) => uname = Some(u),
@@ -228,6 +290,7 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
                 docker_info = parse_docker_info(&output)
             }
             (Query::TreeSize(_), Answer::Size(size)) => docker_data_size = size,
+            (Query::Files(_), Answer::Files(found)) if i == repos_at => repo_files = found,
             (Query::Files(wanted), Answer::Files(found)) => {
                 dropin_dirs.push((wanted.dir.clone(), found))
             }
@@ -236,11 +299,13 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
     }
     let uname = uname.ok_or_else(|| Error::other("the target did not say its kernel release"))?;
     let mut file = |path: &str| files.remove(Path::new(path)).flatten();
+    let centos_release = file("/etc/centos-release");
     let distro = distro_from(
         file("/etc/os-release"),
         file("/etc/redhat-release"),
-        file("/etc/centos-release"),
+        centos_release.clone(),
     );
+    let centos_release = centos_release.map(|b| String::from_utf8_lossy(&b).into_owned());
     let (daemon_json, repo_file, state) = (file(DAEMON_JSON), file(REPO_FILE), file(STATE_FILE));
     let (passwd, group) = (file("/etc/passwd"), file("/etc/group"));
     let mut unit = UnitFiles {
@@ -265,6 +330,8 @@ pub fn gather(host: &Host, plan: &Plan) -> Result<Facts> {
         installed,
         daemon_json,
         repo_file,
+        repo_files,
+        centos_release,
         state,
         service,
         docker_info,
@@ -288,8 +355,10 @@ fn distro_from(
         .or_else(|| centos_release.and_then(|b| Distro::from_release_file(&text(b))))
 }
 
-/// How the running daemon is asked what it runs with.
-pub const DOCKER_INFO: &[&str] = &["docker", "info", "--format", "{{json .}}"];
+/// How the running daemon is asked what it runs with. `docker info` waits as long as
+/// dockerd does (a frozen daemon: forever), so it is bounded here, where a short bound
+/// fits, rather than by the general command bound.
+pub const DOCKER_INFO: &[&str] = &["timeout", "20", "docker", "info", "--format", "{{json .}}"];
 
 pub fn parse_docker_info(output: &CmdOutput) -> Option<serde_json::Value> {
     if !output.success() {
@@ -305,6 +374,7 @@ fn parse_is_enabled(output: &CmdOutput) -> ServiceState {
         active: None,
         unit_file_state: known.then(|| state.to_string()),
         main_pid: None,
+        need_daemon_reload: false,
     }
 }
 
@@ -326,5 +396,6 @@ fn parse_systemctl_show(stdout: &str) -> ServiceState {
             .get("MainPID")
             .and_then(|p| p.parse().ok())
             .filter(|pid| *pid != 0),
+        need_daemon_reload: loaded && props.get("NeedDaemonReload").is_some_and(|v| v == "yes"),
     }
 }

@@ -106,10 +106,19 @@ pub fn mismatches(settings: &serde_json::Map<String, Value>, info: &Value) -> Ve
 
 /// The first of the plan's settings that `docker info` shows otherwise.
 pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
+    drift(plan, info).map(|(_, why)| why)
+}
+
+/// Like `mismatch`, with the setting that differs: a daemon.json key, or `proxy` for
+/// the environment the drop-in gives.
+pub fn drift(plan: &Plan, info: &Value) -> Option<(String, String)> {
     if let Some(m) = mismatches(&plan.daemon, info).into_iter().next() {
-        return Some(format!(
-            "docker info shows {} = {}, the plan wants {} = {}",
-            m.field, m.running, m.key, m.wanted
+        return Some((
+            m.key.clone(),
+            format!(
+                "docker info shows {} = {}, the plan wants {} = {}",
+                m.field, m.running, m.key, m.wanted
+            ),
         ));
     }
     if let Some(proxy) = &plan.proxy {
@@ -122,9 +131,12 @@ pub fn mismatch(plan: &Plan, info: &Value) -> Option<String> {
             // credentials in what it shows, so only plain values are compared.
             let Some(want) = want.clone() else { continue };
             if !want.contains('@') && info[field].as_str().unwrap_or("") != want {
-                return Some(format!(
-                    "docker info shows {field} = {}, the plan wants {want:?}",
-                    info[field]
+                return Some((
+                    "proxy".to_string(),
+                    format!(
+                        "docker info shows {field} = {}, the plan wants {want:?}",
+                        info[field]
+                    ),
                 ));
             }
         }
@@ -145,6 +157,14 @@ fn mirrors(value: &Value) -> Value {
         })
         .unwrap_or_default();
     Value::Array(list)
+}
+
+/// `.rdock-setup-<time>.bak` (a run's backup suffix) -> `.rdock-setup-<time>.failed`.
+fn failed_suffix(run_suffix: &str) -> String {
+    format!(
+        "{}.failed",
+        run_suffix.strip_suffix(".bak").unwrap_or(run_suffix)
+    )
 }
 
 /// The last lines docker's journal has about why it failed.
@@ -182,19 +202,23 @@ pub fn journal_reason(host: &Host) -> String {
 /// Undo the file changes of this run that docker reads (daemon.json, drop-ins) and the
 /// tool's record, restart docker, and check it is healthy again. A file the run
 /// replaced gets its old content back (the failed one is kept beside it as
-/// `FILE.rdock-setup-failed`); a file the run created is removed.
+/// `FILE.rdock-setup-<time>.failed`, a name of this run's own, so that every rollback
+/// keeps its failed file and none is refused for a name taken); a file the run created
+/// is removed.
 pub fn roll_back(
     host: &Host,
     changes: &[&Change],
     facts: &Facts,
     timeout: Duration,
+    run_suffix: &str,
 ) -> Result<Vec<String>> {
     let mut restored = Vec::new();
     let mut units_touched = false;
     for change in changes {
         match change {
             Change::File { path, old, .. } => {
-                let failed_copy = PathBuf::from(format!("{}.rdock-setup-failed", path.display()));
+                let failed_copy =
+                    PathBuf::from(format!("{}{}", path.display(), failed_suffix(run_suffix)));
                 match old {
                     Some(previous) => host.write_file(path, previous, 0o644, Some(&failed_copy))?,
                     None => {

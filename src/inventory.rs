@@ -102,6 +102,9 @@ pub fn load(path: &Path, root: Option<&Path>) -> Result<Vec<FleetHost>> {
     })?;
     let raw: RawInventory =
         toml::from_str(&text).map_err(|err| plan::toml_error(path, &text, &err))?;
+    // Checked here, where positions point into the inventory itself: its `plan` tables
+    // are laid over the plan, a path of lower trust than the plan file.
+    crate::control_chars::refuse(path, &text)?;
     let shown = path.display();
     let mut hosts = Vec::new();
     for host in raw.hosts {
@@ -201,6 +204,31 @@ fn expand_home(path: &Path) -> PathBuf {
         (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => path.to_path_buf(),
     }
+}
+
+/// Hosts named twice (the same `[user@]host[:port]` and root, say by `--host` and by
+/// the inventory) run once, as first named: two runs on one target would race.
+/// Returns the hosts kept and a line for each one dropped.
+pub fn dedupe(hosts: Vec<FleetHost>) -> (Vec<FleetHost>, Vec<String>) {
+    let mut kept: Vec<FleetHost> = Vec::new();
+    let mut dropped = Vec::new();
+    for host in hosts {
+        let same = |k: &FleetHost| {
+            k.target.display() == host.target.display()
+                && k.target.port == host.target.port
+                && k.root == host.root
+        };
+        match kept.iter().find(|k| same(k)) {
+            Some(first) => dropped.push(format!(
+                "{} is {} again (as {}): it runs once",
+                host.name,
+                host.target.display(),
+                first.name
+            )),
+            None => kept.push(host),
+        }
+    }
+    (kept, dropped)
 }
 
 #[cfg(test)]

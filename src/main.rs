@@ -4,6 +4,7 @@
 mod change;
 mod checks;
 mod commands;
+mod control_chars;
 mod daemonjson;
 mod docs;
 mod drift;
@@ -22,6 +23,7 @@ mod recap;
 mod report;
 mod rollback;
 mod runner;
+mod secrets;
 mod service;
 mod state;
 mod steps;
@@ -47,7 +49,9 @@ Examples:
 
 Exit codes:
   0  success: converged, applied, or (dry-run) nothing or something to do
-  1  failure: bad plan, preflight failed, a step failed, or the target could not be read
+  1  failure: bad plan, preflight failed, a step failed, the target could not be read or
+     was locked by another run, a command timed out, or the run was interrupted
+     (SIGINT/SIGTERM: the step in flight finishes, no further step starts)
   2  changes pending: `apply --dry-run --detailed-exitcode`, and `status` (drift)
 
 Logs go to stderr: -v for more, or RUST_LOG=rdock_setup=debug.";
@@ -58,6 +62,19 @@ struct Cli {
     /// More diagnostics on stderr (-v info, -vv debug: every command run).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Seconds any one command on a target may take (yum/dnf excepted); past it, the
+    /// command is stopped and the host reported failed.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 300)]
+    command_timeout: u64,
+    /// Seconds one yum/dnf run may take (transactions, metadata, resolution).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 1800)]
+    transaction_timeout: u64,
+    /// Seconds to reach a host over SSH (ssh ConnectTimeout).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 10)]
+    connect_timeout: u64,
+    /// Seconds to wait for another run's lock on the same target before giving up.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 60)]
+    lock_wait: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -136,6 +153,17 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    let secs = std::time::Duration::from_secs;
+    host::bounded::set(host::bounded::Bounds {
+        command: secs(cli.command_timeout.max(1)),
+        transaction: secs(cli.transaction_timeout.max(1)),
+        connect: secs(cli.connect_timeout.max(1)),
+        lock_wait: secs(cli.lock_wait),
+    });
+    // SIGINT and SIGTERM alike, for every command: the step in flight finishes (its
+    // commands run in their own process group), no further step starts, the report
+    // says what was done.
+    interrupt::install();
     let code = match cli.command {
         Command::Apply(args) => commands::apply(&args),
         Command::Facts { root, format } => commands::facts(root, format),
@@ -165,7 +193,7 @@ fn main() {
         } => commands::rollback(&file, root, dry_run, !no_restart),
     };
     std::process::exit(code.unwrap_or_else(|err| {
-        eprintln!("error: {err}");
+        eprintln!("error: {}", secrets::mask(&err.to_string()));
         EXIT_FAILURE
     }));
 }
@@ -180,7 +208,22 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| MaskedStderr)
         .with_target(false)
         .init();
+}
+
+/// stderr for log lines, with secrets masked (the fmt layer writes one whole line a call).
+struct MaskedStderr;
+
+impl std::io::Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let masked = secrets::mask(&String::from_utf8_lossy(buf));
+        std::io::stderr().write_all(masked.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

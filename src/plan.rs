@@ -13,6 +13,7 @@ use crate::checks::kernel::KernelVersion;
 use crate::daemonjson;
 use crate::error::{Error, Result};
 use crate::packages::mirrors::RepoSource;
+use crate::packages::os_repos::OsRepoSource;
 use crate::packages::version::VersionSpec;
 use crate::suggest;
 
@@ -26,6 +27,8 @@ pub struct Plan {
     pub path: std::path::PathBuf,
     pub preflight: Preflight,
     pub cleanup: Cleanup,
+    /// What to do about an end-of-life release's dead repo files.
+    pub os_repos: OsRepoSource,
     /// `None`: the distro family's default list.
     pub prerequisites: Option<Vec<String>>,
     pub repo: RepoPlan,
@@ -67,9 +70,69 @@ pub enum Channel {
 pub struct EnginePlan {
     pub packages: Vec<String>,
     pub version: VersionSpec,
+    /// containerd.io's version (engine.containerd); `Latest` leaves an installed one alone.
+    pub containerd: VersionSpec,
+    /// Docker CLI plugins (engine.plugins), each with its own version.
+    pub plugins: Vec<Plugin>,
+    /// Keep a plain `yum update` / `dnf upgrade` from moving the packages away from the plan.
+    pub hold: bool,
     pub enable: bool,
     /// Users added to the docker group.
     pub users: Vec<String>,
+}
+
+/// A docker CLI plugin the plan installs: `"compose"`, `"compose=2.24"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plugin {
+    /// The rpm: docker-compose-plugin, docker-buildx-plugin.
+    pub package: String,
+    pub version: VersionSpec,
+}
+
+/// Plugin short names and their packages.
+pub const PLUGINS: &[(&str, &str)] = &[
+    ("buildx", "docker-buildx-plugin"),
+    ("compose", "docker-compose-plugin"),
+];
+pub const DEFAULT_PLUGINS: &[&str] = &["buildx", "compose"];
+
+impl Plugin {
+    /// `NAME`, `NAME=2.24` (newest 2.24.x), `NAME==2.24.6`, `NAME>=2.20, <3`; NAME is a
+    /// short name or the package's. Errors are (message, hint).
+    pub fn parse(text: &str) -> std::result::Result<Plugin, (String, String)> {
+        let text = text.trim();
+        let split = text.find(['=', '<', '>']).unwrap_or(text.len());
+        let (name, rest) = text.split_at(split);
+        let name = name.trim();
+        let spec = rest.strip_prefix('=').unwrap_or(rest).trim();
+        let package = PLUGINS
+            .iter()
+            .find(|(short, package)| *short == name || *package == name)
+            .map(|(_, package)| package.to_string())
+            .ok_or_else(|| {
+                let names = PLUGINS.iter().map(|(short, _)| *short);
+                (
+                    format!(
+                        "engine.plugins: {name:?} is not a docker CLI plugin rdock-setup knows"
+                    ),
+                    match suggest::closest(name, names.clone()) {
+                        Some(best) => format!("did you mean {best:?}?"),
+                        None => format!("use {}", names.collect::<Vec<_>>().join(" or ")),
+                    },
+                )
+            })?;
+        let version = if spec.is_empty() {
+            VersionSpec::Latest
+        } else {
+            VersionSpec::parse(spec).map_err(|message| {
+                (
+                    message.replace("engine.version", &format!("engine.plugins {name}")),
+                    "write it like \"compose\", \"compose=2.24\" or \"compose==2.24.6\"".into(),
+                )
+            })?
+        };
+        Ok(Plugin { package, version })
+    }
 }
 
 /// docker's proxy settings (a systemd drop-in); `None` when the plan has no [proxy].
@@ -107,6 +170,7 @@ pub enum RestartPolicy {
 struct RawPlan {
     preflight: RawPreflight,
     cleanup: RawCleanup,
+    os_repos: RawOsRepos,
     prerequisites: RawPrerequisites,
     repo: RawRepo,
     engine: RawEngine,
@@ -127,6 +191,12 @@ struct RawPreflight {
 struct RawCleanup {
     remove: Option<Spanned<Vec<String>>>,
     purge_data: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawOsRepos {
+    source: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -158,6 +228,9 @@ impl Default for RawRepo {
 struct RawEngine {
     packages: Option<Spanned<Vec<String>>>,
     version: Option<Spanned<String>>,
+    containerd: Option<Spanned<String>>,
+    plugins: Option<Vec<Spanned<String>>>,
+    hold: Option<bool>,
     enable: bool,
     users: Vec<String>,
 }
@@ -167,6 +240,9 @@ impl Default for RawEngine {
         RawEngine {
             packages: None,
             version: None,
+            containerd: None,
+            plugins: None,
+            hold: None,
             enable: true,
             users: Vec::new(),
         }
@@ -237,6 +313,7 @@ fn deep_merge(into: &mut toml::Table, from: &toml::Table) {
 /// Parse plan text; `path` only names the source in errors.
 pub fn parse(path: &Path, text: &str) -> Result<Plan> {
     let raw: RawPlan = toml::from_str(text).map_err(|err| toml_error(path, text, &err))?;
+    crate::control_chars::refuse(path, text)?;
     let at = |span: Range<usize>, message: String, hint: Option<String>| {
         let (line, column) = line_column(text, span.start);
         Error::Plan {
@@ -275,6 +352,43 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
                 Some("use \"latest\", \"20.10\", \"=24.0.7\" or \">=24, <27\"".into()),
             )
         })?,
+    };
+    let containerd = match raw.engine.containerd {
+        None => VersionSpec::Latest,
+        Some(value) => VersionSpec::parse(value.get_ref()).map_err(|message| {
+            at(
+                value.span(),
+                message.replace("engine.version", "engine.containerd"),
+                Some("use \"latest\", \"1.6\" or \"=1.6.33\"".into()),
+            )
+        })?,
+    };
+    let plugins = match raw.engine.plugins {
+        None => DEFAULT_PLUGINS
+            .iter()
+            .map(|name| Plugin::parse(name).expect("the default plugins parse"))
+            .collect(),
+        Some(list) => {
+            let mut plugins: Vec<Plugin> = Vec::new();
+            for item in list {
+                let plugin = Plugin::parse(item.get_ref())
+                    .map_err(|(message, hint)| at(item.span(), message, Some(hint)))?;
+                if plugins.iter().any(|p| p.package == plugin.package) {
+                    return Err(at(
+                        item.span(),
+                        format!("engine.plugins names {} twice", plugin.package),
+                        Some("keep one entry per plugin".into()),
+                    ));
+                }
+                plugins.push(plugin);
+            }
+            plugins
+        }
+    };
+    let os_repos = match raw.os_repos.source {
+        None => OsRepoSource::Auto,
+        Some(value) => OsRepoSource::parse(value.get_ref())
+            .map_err(|(message, hint)| at(value.span(), message, Some(hint)))?,
     };
     let packages = match raw.engine.packages {
         None => DEFAULT_ENGINE_PACKAGES
@@ -367,6 +481,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
             remove: raw.cleanup.remove.map(Spanned::into_inner),
             purge_data: raw.cleanup.purge_data,
         },
+        os_repos,
         prerequisites: raw.prerequisites.packages,
         repo: RepoPlan {
             source,
@@ -375,7 +490,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
         },
         engine: EnginePlan {
             packages,
+            hold: raw.engine.hold.unwrap_or(version != VersionSpec::Latest),
             version,
+            containerd,
+            plugins,
             enable: raw.engine.enable,
             users: raw.engine.users,
         },

@@ -135,7 +135,12 @@ impl Report {
                 let _ = writeln!(out, "  {target}");
             }
             let width = host.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
-            for step in &host.steps {
+            // The host's error is the reason its last failed step failed: shown there.
+            let failed_at = host
+                .steps
+                .iter()
+                .rposition(|s| s.status == StepStatus::Failed);
+            for (index, step) in host.steps.iter().enumerate() {
                 let label = format!("{:<12}", step.status.label());
                 let label = match step.status {
                     StepStatus::Changed | StepStatus::WouldChange => paint("33", &label),
@@ -153,6 +158,14 @@ impl Report {
                         paint("1;33", &format!("!! {note}"))
                     );
                 }
+                if let (Some(error), true) = (&host.error, failed_at == Some(index)) {
+                    write_reason(
+                        &mut out,
+                        &format!("  {:<width$}  {:<12}  ", "", ""),
+                        "reason: ",
+                        error,
+                    );
+                }
                 if let Some(diff) = &step.diff {
                     for line in diff.lines() {
                         let line = match line.as_bytes().first() {
@@ -165,9 +178,9 @@ impl Report {
                     }
                 }
             }
-            if host.error.is_some() {
-                // The reason itself goes to stderr, with the other diagnostics.
-                let _ = writeln!(out, "  FAILED: the reason is on stderr");
+            if let (Some(error), None) = (&host.error, failed_at) {
+                // Failed before any step could (facts unreadable, host unreachable).
+                write_reason(&mut out, "  ", "FAILED: ", error);
             }
         }
         let s = &self.summary;
@@ -187,5 +200,72 @@ impl Report {
             s.ok, s.changed, s.failed, s.unreachable
         );
         out
+    }
+}
+
+/// A (possibly multi-line) failure reason, every line under `indent`.
+fn write_reason(out: &mut String, indent: &str, lead: &str, reason: &str) {
+    for (i, line) in reason.lines().enumerate() {
+        let lead = if i == 0 { lead } else { "" };
+        let _ = writeln!(out, "{indent}{lead}{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(id: &str, status: StepStatus) -> StepReport {
+        StepReport {
+            id: id.into(),
+            status,
+            summary: format!("{id} summary"),
+            diff: None,
+            notes: Vec::new(),
+        }
+    }
+
+    fn failed_host(steps: Vec<StepReport>) -> Report {
+        Report::new(
+            false,
+            vec![HostReport {
+                name: "web01".into(),
+                status: HostStatus::Failed,
+                steps,
+                error: Some("`dnf shell` failed: no space left\n  hint: free /var".into()),
+                target: None,
+            }],
+        )
+    }
+
+    #[test]
+    fn the_reason_stands_under_the_failed_step() {
+        let text = failed_host(vec![
+            step("repo", StepStatus::Changed),
+            step("engine", StepStatus::Failed),
+            step("service", StepStatus::Skipped),
+        ])
+        .to_human(false);
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains("engine summary"))
+            .unwrap();
+        assert!(
+            lines[at + 1].contains("reason: `dnf shell` failed: no space left"),
+            "{text}"
+        );
+        assert!(
+            lines[at + 2].trim_start().starts_with("hint: free /var"),
+            "{text}"
+        );
+        assert!(lines[at + 3].contains("service summary"), "{text}");
+        assert!(!text.contains("stderr"), "{text}");
+    }
+
+    #[test]
+    fn a_host_that_failed_before_any_step_shows_the_reason_itself() {
+        let text = failed_host(Vec::new()).to_human(false);
+        assert!(text.contains("\n  FAILED: `dnf shell` failed"), "{text}");
     }
 }

@@ -16,7 +16,8 @@ use crate::plan::Plan;
 use crate::report::{HostReport, HostStatus, StepReport, StepStatus};
 use crate::service;
 use crate::steps::{
-    Context, StepPlan, cleanup, daemon, engine, metadata, prerequisites, proxy, purge, repo, users,
+    Context, StepPlan, cleanup, daemon, engine, metadata, os_repos, prerequisites, proxy, purge,
+    repo, transaction, users,
 };
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,7 +61,12 @@ fn converge_into(
     options: Options,
     report: &mut HostReport,
 ) -> Result<()> {
-    let facts = facts::gather(host, plan)?;
+    // A run that may change the target holds its lock; a dry-run reads without it.
+    let facts = if options.dry_run {
+        facts::gather(host, plan)?
+    } else {
+        facts::gather_locked(host, plan)?
+    };
     report.target = Some(describe_target(&facts));
     let steps = plan_steps(host, plan, &facts, report)?;
 
@@ -116,10 +122,7 @@ fn converge_into(
         return Err(err);
     }
 
-    let acted = !options.dry_run
-        && steps
-            .iter()
-            .any(|s| s.id == service::ID && s.changes_anything());
+    let acted = !options.dry_run && steps.iter().any(service::moves_the_daemon);
     let verified = if acted && facts.offline.is_none() {
         match health::wait_healthy(host, Some(plan), plan.service.health_timeout) {
             Ok(info) => answered(&info),
@@ -155,7 +158,13 @@ fn recover(
         "this run changed neither daemon.json nor a drop-in, so there was nothing to roll back"
             .to_string()
     } else {
-        match health::roll_back(host, &undo, facts, plan.service.health_timeout) {
+        match health::roll_back(
+            host,
+            &undo,
+            facts,
+            plan.service.health_timeout,
+            &backup_suffix(),
+        ) {
             Ok(restored) => format!(
                 "rolled back: {} restored, and docker is active with the old settings",
                 restored.join("; ")
@@ -238,17 +247,31 @@ fn plan_steps(
         tool: PackageTool::new(distro.package_manager(), host.root(), distro.major),
         backup_suffix: backup_suffix(),
     };
-    let cleanup = cleanup::check(&ctx);
-    let purge = purge::check(&ctx);
-    let prerequisites = prerequisites::check(&ctx);
+    let os_repos = os_repos::check(&ctx)?;
     let repo = repo::check(&ctx);
+    let mut cleanup = cleanup::check(&ctx);
+    let mut prerequisites = prerequisites::check(&ctx);
     let offer = if engine::satisfied(&ctx) {
         None
     } else {
         Some(engine::fetch_offer(host, &ctx)?)
     };
-    let engine = engine::check(&ctx, offer.as_ref())?;
-    let metadata = metadata::check(&ctx, repo.changes_anything(), engine.changes_anything());
+    let mut engine = engine::check(&ctx, offer.as_ref())?;
+    let install_due = engine.changes_anything() || prerequisites.changes_anything();
+    // Old packages out and new ones in go as one transaction, proven to resolve against
+    // the repos as this run leaves them before anything is changed.
+    if let Some(run) =
+        transaction::combine(&ctx, &mut [&mut cleanup, &mut prerequisites, &mut engine])
+    {
+        let files = transaction::repo_files_after(&ctx, &os_repos, &repo::rendered(&ctx));
+        transaction::prove(host, &ctx, &run, &files, &os_repos)?;
+    }
+    let metadata = metadata::check(
+        &ctx,
+        repo.changes_anything() || os_repos.changes_anything(),
+        install_due,
+    );
+    let purge = purge::check(&ctx);
     let (daemon, daemon_keys) = daemon::check(&ctx)?;
     daemon::validate_with_dockerd(host, &ctx, &daemon)?;
     let proxy = proxy::check(&ctx);
@@ -262,12 +285,13 @@ fn plan_steps(
         &daemon_keys,
     );
     Ok(vec![
-        cleanup,
-        purge,
-        prerequisites,
+        os_repos,
         repo,
         metadata,
+        cleanup,
+        prerequisites,
         engine,
+        purge,
         daemon,
         proxy,
         users,
@@ -277,6 +301,9 @@ fn plan_steps(
 
 fn apply_step(host: &Host, step: &StepPlan) -> Result<()> {
     tracing::info!(step = step.id, "{}", step.summary);
+    if let Some(run) = &step.transaction {
+        transaction::apply(host, run)?;
+    }
     for change in &step.changes {
         change.apply(host)?;
     }

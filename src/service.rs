@@ -4,6 +4,7 @@
 use crate::change::{Change, ServiceAction};
 use crate::daemonjson;
 use crate::facts::{DOCKER_UNIT, Facts};
+use crate::health;
 use crate::host::Host;
 use crate::plan::{Plan, RestartPolicy};
 use crate::steps::StepPlan;
@@ -38,6 +39,39 @@ pub fn check(
         step.summary = format!("{done}offline target ({reason}): docker is not started");
         return step;
     }
+
+    // A run that stopped after writing a drop-in but before its daemon-reload, or after
+    // writing daemon.json but before the reload, left files that say one thing and a
+    // daemon that runs another: the next run owes what that one did not do.
+    let stale_unit = facts.service.need_daemon_reload && !engine_changed && !unit_changed;
+    let drifted = match (
+        &facts.docker_info,
+        engine_changed || unit_changed || daemon_changed,
+    ) {
+        (Some(info), false) if !stale_unit => health::drift(plan, info),
+        _ => None,
+    };
+    if stale_unit {
+        notes.push(
+            "systemd has not loaded the docker unit's files as they are (NeedDaemonReload): \
+             an earlier run stopped before its daemon-reload"
+                .to_string(),
+        );
+    }
+    if let Some((_, why)) = &drifted {
+        notes.push(format!(
+            "docker runs settings that differ from its files ({why}): an earlier run wrote \
+             them but did not reload or restart docker"
+        ));
+    }
+    let unit_changed = unit_changed || stale_unit;
+    let daemon_keys: Vec<String> = match &drifted {
+        Some((key, _)) if key != "proxy" => vec![key.clone()],
+        _ => daemon_keys.to_vec(),
+    };
+    let daemon_keys = daemon_keys.as_slice();
+    let unit_changed = unit_changed || drifted.as_ref().is_some_and(|(key, _)| key == "proxy");
+    let daemon_changed = !daemon_keys.is_empty();
 
     if engine_changed || unit_changed {
         // New packages or drop-ins: systemd must read the unit again.
@@ -89,6 +123,22 @@ pub fn check(
         };
     }
     step
+}
+
+/// Whether this step starts, reloads or restarts docker: only then does the daemon run
+/// something new that the health gate must see. A `daemon-reload` or an `enable` alone
+/// leaves the running daemon as it was.
+pub fn moves_the_daemon(step: &StepPlan) -> bool {
+    step.id == ID
+        && step.changes.iter().any(|change| {
+            matches!(
+                change,
+                Change::Service {
+                    action: ServiceAction::Start | ServiceAction::Reload | ServiceAction::Restart,
+                    ..
+                }
+            )
+        })
 }
 
 /// Whether a reload (SIGHUP) applies this change of `key`: dockerd reloads only keys

@@ -21,6 +21,21 @@ fn refused(sandbox: &Sandbox, plan_text: &str, needles: &[&str]) -> String {
     let after = sandbox.digest();
     assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // A report, when there is one, carries the reason itself (issue 10 item 13).
+    assert!(
+        !stdout.contains("on stderr"),
+        "the report points elsewhere:\n{}",
+        output_text(&out)
+    );
+    if !stdout.is_empty() {
+        let needle = needles[0].replace("PLAN", plan.path.to_str().unwrap());
+        assert!(
+            stdout.contains(&needle),
+            "the report lacks the reason {needle:?}:\n{}",
+            output_text(&out)
+        );
+    }
     for needle in needles {
         let needle = needle.replace("PLAN", plan.path.to_str().unwrap());
         assert!(

@@ -48,9 +48,22 @@ fn converged_apply_starts_at_most_three_processes() {
     let tool = pid(log.lines().next().unwrap_or(""));
     // strace splits a call across lines (`<unfinished ...>` / `<... clone3 resumed>) = PID`);
     // the tool's fork-like calls that returned a PID are the processes it started.
+    // Threads (the tool reads a command's pipes and bounds its time on threads) are
+    // clones too, flagged CLONE_THREAD on the call's first line: not processes.
+    let mut thread_pending = false;
     let children: Vec<String> = log
         .lines()
         .filter(|line| pid(line) == tool && is_fork_like(line))
+        .filter(|line| {
+            let resumed = line.contains("<... ");
+            let thread = if resumed {
+                thread_pending
+            } else {
+                line.contains("CLONE_THREAD")
+            };
+            thread_pending = !resumed && thread && line.contains("<unfinished");
+            !thread
+        })
         .filter_map(|line| line.rsplit_once(") ").map(|(_, r)| r.trim()))
         .filter_map(|r| r.strip_prefix("= "))
         .filter(|r| r.parse::<u32>().is_ok_and(|child| child > 0))

@@ -205,3 +205,57 @@ fn rotation_options_meet_a_journald_host() {
     let run = apply(&sandbox, &both.path, &[]);
     assert_eq!(run.code, Some(0), "{}", run.text);
 }
+
+/// The record of owned keys is written before daemon.json: a run whose record cannot be
+/// written (here its directory is a file; over SSH, a connection dropped between the two
+/// writes) leaves no key in daemon.json that the tool set but did not record.
+#[test]
+fn daemon_json_is_not_written_when_its_record_cannot_be() {
+    let sandbox = Sandbox::centos7();
+    sandbox.write("etc/docker/daemon.json", "{\"log-level\": \"warn\"}\n");
+    sandbox.write("var/lib/rdock-setup", "not a directory\n");
+    let run = apply(
+        &sandbox,
+        &plan("registry-mirrors = [\"https://m.example.com\"]\n").path,
+        &[],
+    );
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    assert_eq!(
+        daemon_json(&sandbox),
+        serde_json::json!({"log-level": "warn"}),
+        "daemon.json changed without a record of it\n{}",
+        run.text
+    );
+}
+
+/// A run cut after daemon.json was written but before its record was settled leaves the
+/// record's pending values: the next run still owns those keys and removes one the plan
+/// dropped.
+#[test]
+fn a_run_cut_between_the_two_writes_still_owns_its_keys() {
+    let sandbox = Sandbox::centos7();
+    let first = plan("registry-mirrors = [\"https://m.example.com\"]\n");
+    let run = apply(&sandbox, &first.path, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    // What the record holds between the two writes of that first run.
+    sandbox.write(
+        "var/lib/rdock-setup/state.json",
+        "{\"daemon_json\": {}, \"pending\": {\"registry-mirrors\": [\"https://m.example.com\"]}}\n",
+    );
+    let run = apply(&sandbox, &plan("debug = true\n").path, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    assert_eq!(
+        daemon_json(&sandbox),
+        serde_json::json!({"debug": true}),
+        "{}",
+        run.text
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&sandbox.read("var/lib/rdock-setup/state.json").unwrap()).unwrap();
+    assert_eq!(
+        state,
+        serde_json::json!({"daemon_json": {"debug": true}}),
+        "{}",
+        run.text
+    );
+}

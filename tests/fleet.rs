@@ -382,3 +382,128 @@ fn ctrl_c_stops_starting_hosts_and_prints_the_recap() {
         );
     }
 }
+
+#[test]
+fn a_wedged_host_and_a_silent_port_end_within_bounds_while_the_rest_converge() {
+    // wedged01 answers ssh, but its rpm never returns; silent01's port accepts TCP and
+    // never says a word (no ssh banner). Both must end, bounded, with a reason.
+    let hang = tempfile::tempdir().unwrap();
+    let rpm = hang.path().join("rpm");
+    std::fs::write(&rpm, "#!/bin/sh\nexec sleep 40\n").unwrap();
+    std::fs::set_permissions(&rpm, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut lab = SshLab::start("ok", 1);
+    let path = format!(
+        "{}:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        hang.path().display()
+    );
+    lab.add_with_env("wedged01", true, &[("PATH", &path)]);
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream); // accepted, never answered
+        }
+    });
+    let sandboxes: Vec<Sandbox> = (0..3).map(|_| Sandbox::centos7()).collect();
+    let mut list = entries(&lab, &sandboxes[..2]);
+    list.push(Entry {
+        name: "silent01",
+        port: silent_port,
+        root: &sandboxes[2].root,
+        extra: String::new(),
+    });
+    let inv = inventory(&list);
+    let start = std::time::Instant::now();
+    let run = fleet(
+        &plan(""),
+        &inv,
+        &lab,
+        &[
+            "--command-timeout",
+            "8",
+            "--connect-timeout",
+            "2",
+            "--lock-wait",
+            "1",
+        ],
+    );
+    let took = start.elapsed();
+    eprintln!(
+        "faults: wedged and silent hosts ended after {:.1}s",
+        took.as_secs_f64()
+    );
+    assert!(
+        took < std::time::Duration::from_secs(90),
+        "took {took:?}:\n{}",
+        run.text
+    );
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    assert_eq!(run.status("ok01"), "changed", "{}", run.text);
+    for name in ["wedged01", "silent01"] {
+        let status = run.status(name);
+        assert!(
+            status == "unreachable" || status == "failed",
+            "{name}: {status}\n{}",
+            run.text
+        );
+        let error = run.error(name);
+        assert!(
+            error.contains("did not answer")
+                || error.contains("within")
+                || error.contains("timed out"),
+            "{name}: {error}"
+        );
+    }
+}
+
+#[test]
+fn a_locked_host_is_reported_with_its_holder_and_a_host_named_twice_runs_once() {
+    let lab = SshLab::start("lk", 2);
+    let sandboxes: Vec<Sandbox> = (0..2).map(|_| Sandbox::centos7()).collect();
+    let mut list = entries(&lab, &sandboxes);
+    // lk01 again under another name: the same address, port and root.
+    list.push(Entry {
+        name: "lk01-again",
+        port: lab.servers[0].port,
+        root: &sandboxes[0].root,
+        extra: String::new(),
+    });
+    let inv = inventory(&list);
+    // The sshd hosts are this machine: a run on lk02's tree holds its lock here.
+    let root = std::fs::canonicalize(&sandboxes[1].root).unwrap();
+    let held = support::HeldLock::take(
+        &support::tree_lock_path(&root),
+        "pid 777 on admin01 as ops: rdock-setup apply hotfix.toml",
+    );
+    let run = fleet(&plan(""), &inv, &lab, &["--lock-wait", "1"]);
+    let hosts: Vec<&str> = run.json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(hosts, ["lk01", "lk02"], "{}", run.text);
+    assert!(
+        run.text.contains("lk01-again is root@127.0.0.1"),
+        "{}",
+        run.text
+    );
+    assert_eq!(run.status("lk01"), "changed", "{}", run.text);
+    assert_eq!(run.status("lk02"), "failed", "{}", run.text);
+    let error = run.error("lk02");
+    assert!(error.contains("pid 777 on admin01"), "{error}");
+    assert_eq!(
+        lab.server("lk01").commands().len(),
+        run_commands(&lab, "lk01")
+    );
+    drop(held);
+    let again = fleet(&plan(""), &inv, &lab, &["--lock-wait", "5"]);
+    assert_eq!(again.status("lk02"), "changed", "{}", again.text);
+    assert_eq!(again.status("lk01"), "ok", "{}", again.text);
+}
+
+/// Commands a server ran (its log), for a cross-check that nothing ran twice at once.
+fn run_commands(lab: &SshLab, name: &str) -> usize {
+    lab.server(name).commands().len()
+}

@@ -86,9 +86,12 @@ fn fresh_host_converges(host: &str, engine: &str) {
 
 fn old_install_is_replaced(host: &str) {
     install_tool(host);
-    sh(
+    // The stock repos of a CentOS 7 host are dead: the old docker comes from the vault.
+    install_from(
         host,
-        "yum -y install docker docker-common >/dev/null 2>&1 || dnf -y install docker docker-common >/dev/null",
+        &format!("{LAB_VAULT}/7.9.2009/extras/x86_64/"),
+        "/etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7",
+        &["docker", "docker-common"],
     );
     sh(
         host,

@@ -9,11 +9,12 @@ use std::process::Command;
 
 use support::lab::*;
 
-/// A lab plan: the lab's repo, the settings dockerd needs inside nspawn, and `extra`
-/// TOML (more [daemon] keys first, then other sections).
+/// A lab plan: the lab's vault and repo, the settings dockerd needs inside nspawn, and
+/// `extra` TOML (more [daemon] keys first, then other sections).
 fn lab_plan(daemon_extra: &str, sections: &str) -> String {
     format!(
-        "[repo]\nsource = \"http://10.213.0.1:8080\"\n\n[daemon]\n{LAB_DAEMON}{daemon_extra}\n{sections}"
+        "{}\n[repo]\nsource = \"http://10.213.0.1:8080\"\n\n[daemon]\n{LAB_DAEMON}{daemon_extra}\n{sections}",
+        lab_os_repos()
     )
 }
 

@@ -147,7 +147,8 @@ fn lab_status_reports_drift() {
     assert_eq!(human.status.code(), Some(2), "{}", output_text(&human));
     let line = String::from_utf8_lossy(&human.stdout);
     assert!(
-        line.starts_with("localhost: drift: running: docker runs settings that differ"),
+        line.starts_with("localhost: drift: ")
+            && line.contains("running: docker runs settings that differ"),
         "{line}"
     );
 

@@ -149,4 +149,18 @@ fn versions_lists_newest_first_and_marks_the_pick() {
         .collect();
     assert_eq!(marked.len(), 1, "{text}");
     assert!(marked[0].contains("3:19.03.15-3.el7"), "{text}");
+    // The plugins' own offers, newest first, the default plan's pick marked.
+    let compose = text
+        .lines()
+        .find(|l| l.starts_with("docker-compose-plugin: "))
+        .unwrap_or_else(|| panic!("no compose offers in\n{text}"));
+    assert!(
+        compose.contains("2.27.1-1.el7 (<- latest), 2.24.7-1.el7, 2.21.0-1.el7"),
+        "{compose}"
+    );
+    assert!(
+        text.contains("docker-buildx-plugin: 0.14.1-1.el7"),
+        "{text}"
+    );
+    assert!(text.contains("containerd.io: 1.6.33-3.1.el7"), "{text}");
 }

@@ -7,12 +7,66 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::probe::FileMatch;
-use super::{CmdOutput, Transport, Uname, inroot};
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
 
-pub struct LocalTransport;
+use nix::fcntl::{Flock, FlockArg};
+
+use super::probe::{self, FileMatch, LockSpec, locked_error};
+use super::{CmdOutput, Stage, Transport, Uname, bounded, inroot};
+
+/// This machine; it holds the target's lock once taken (`Query::Lock`).
+#[derive(Default)]
+pub struct LocalTransport {
+    lock: RefCell<Option<Flock<File>>>,
+}
 
 impl Transport for LocalTransport {
+    fn lock(&self, _root: Option<&Path>, spec: &LockSpec) -> io::Result<()> {
+        // A path of this machine, not of the target's tree (facts::lock_spec).
+        let path = spec.path.clone();
+        if let Some(parent) = path.parent() {
+            create_dirs(parent)?;
+        }
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        let deadline = Instant::now() + spec.wait;
+        let mut told = false;
+        loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(mut held) => {
+                    held.set_len(0)?;
+                    writeln!(held, "{} since {}", spec.holder, now_utc())?;
+                    held.sync_all()?;
+                    *self.lock.borrow_mut() = Some(held);
+                    return Ok(());
+                }
+                Err((back, nix::errno::Errno::EWOULDBLOCK)) => {
+                    file = back;
+                    let holder = fs::read_to_string(&path).unwrap_or_default();
+                    let holder = holder.trim();
+                    if Instant::now() >= deadline {
+                        return Err(locked_error(&path, holder, spec.wait));
+                    }
+                    if !told {
+                        eprintln!(
+                            "waiting up to {}s for the lock on {}, held by {holder}",
+                            spec.wait.as_secs(),
+                            path.display()
+                        );
+                        told = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err((_, errno)) => return Err(io::Error::from(errno)),
+            }
+        }
+    }
+
     fn name(&self) -> String {
         "localhost".to_string()
     }
@@ -23,12 +77,29 @@ impl Transport for LocalTransport {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
         // The C locale keeps yum/dnf/rpm output in the English our parsers read.
         // Own process group: Ctrl-C on the terminal must not cut a transaction short.
-        let output = Command::new(program)
-            .args(args)
-            .process_group(0)
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null())
-            .output()?;
+        let spawned = bounded::output(
+            Command::new(program)
+                .args(args)
+                .process_group(0)
+                .env("LC_ALL", "C")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            None,
+            bounded::for_argv(argv),
+        );
+        let output = match spawned {
+            // A missing program answers as a shell (and so the SSH transport) would: 127,
+            // for the caller to judge, not an I/O error that reads like a broken target.
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return Ok(CmdOutput {
+                    status: Some(127),
+                    stdout: String::new(),
+                    stderr: format!("{program}: command not found"),
+                });
+            }
+            other => other.map_err(|err| timed_out_as(err, argv))?,
+        };
         Ok(CmdOutput {
             status: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -63,11 +134,13 @@ impl Transport for LocalTransport {
 
     fn read_file(&self, root: Option<&Path>, path: &Path) -> io::Result<Option<Vec<u8>>> {
         let real = inroot::resolve(root, path)?;
-        match fs::read(&real) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(err),
+        match fs::metadata(&real) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+            Ok(meta) if meta.is_dir() => return Err(probe::not_a_file(&real)),
+            Ok(_) => {}
         }
+        fs::read(&real).map(Some)
     }
 
     fn exists(&self, root: Option<&Path>, path: &Path) -> io::Result<bool> {
@@ -81,28 +154,27 @@ impl Transport for LocalTransport {
         path: &Path,
         bytes: &[u8],
         default_mode: u32,
+        private: bool,
         backup: Option<&Path>,
     ) -> io::Result<()> {
         let real = inroot::resolve(root, path)?;
         let dir = real
             .parent()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
-        if !dir.exists() {
-            // Directories the tool creates itself, like /etc/docker, get the usual 0755.
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(dir)?;
-        }
+        create_dirs(dir)?;
         let existing = fs::metadata(&real).ok();
+        if existing.as_ref().is_some_and(|m| m.is_dir()) {
+            return Err(probe::not_a_file(&real));
+        }
         let mut temp = tempfile::Builder::new()
             .prefix(".rdock-setup.")
             .tempfile_in(dir)?;
         temp.write_all(bytes)?;
-        let mode = existing
-            .as_ref()
-            .map(|m| m.mode() & 0o7777)
-            .unwrap_or(default_mode);
+        let mode = match &existing {
+            _ if private => 0o600,
+            Some(meta) => meta.mode() & 0o7777,
+            None => default_mode,
+        };
         temp.as_file()
             .set_permissions(fs::Permissions::from_mode(mode))?;
         if let Some(meta) = &existing {
@@ -126,6 +198,9 @@ impl Transport for LocalTransport {
                     ));
                 }
                 fs::copy(&real, &backup_real)?;
+            }
+            if private {
+                fs::set_permissions(&backup_real, fs::Permissions::from_mode(0o600))?;
             }
         }
         temp.persist(&real).map_err(|err| err.error)?;
@@ -186,21 +261,96 @@ impl Transport for LocalTransport {
         Ok(files)
     }
 
-    fn run_with_file(
+    fn run_staged(
         &self,
-        relative: &str,
-        bytes: &[u8],
+        root: Option<&Path>,
+        stage: &Stage,
         argv_for: &dyn Fn(&Path) -> Vec<String>,
     ) -> io::Result<(Vec<String>, CmdOutput)> {
         let dir = tempfile::Builder::new().prefix("rdock-setup.").tempdir()?;
-        let path = dir.path().join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
+        for (relative, bytes) in &stage.files {
+            let path = dir.path().join(relative);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::write(&path, bytes)?;
         }
-        fs::write(&path, bytes)?;
+        for (target_path, relative) in &stage.copies {
+            // The parent is resolved inside the root; the last component is copied as
+            // it is, so a symlink stays a symlink (and is never followed out of it).
+            let (Some(parent), Some(name)) = (target_path.parent(), target_path.file_name()) else {
+                continue;
+            };
+            let source = inroot::resolve(root, parent)?.join(name);
+            if fs::symlink_metadata(&source).is_err() {
+                continue;
+            }
+            let dest = dir.path().join(relative);
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            copy_as_is(&source, &dest)?;
+        }
         let argv = argv_for(dir.path());
         let output = self.run(&argv)?;
         Ok((argv, output))
+    }
+}
+
+/// Now, as `2026-11-29T16:00:00Z`.
+pub fn now_utc() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// A command stopped at its bound, named.
+fn timed_out_as(err: io::Error, argv: &[String]) -> io::Error {
+    if err.kind() == io::ErrorKind::TimedOut {
+        io::Error::new(err.kind(), format!("`{}` {err}", argv.join(" ")))
+    } else {
+        err
+    }
+}
+
+/// Create `dir` and its missing parents, each 0755 whatever the umask (DirBuilder's mode
+/// is filtered by it: under umask 077 /etc/docker would come out 0700).
+fn create_dirs(dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(path) = at.filter(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
+        missing.push(path);
+        at = path.parent();
+    }
+    for path in missing.into_iter().rev() {
+        match fs::DirBuilder::new().mode(0o755).create(path) {
+            Ok(()) => fs::set_permissions(path, fs::Permissions::from_mode(0o755))?,
+            // Made meanwhile by someone else: theirs, mode and all.
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// Copy a file, symlink or directory tree without following symlinks, leaving out
+/// Berkeley DB region files (`__db.*`: per-machine state of an EL7 rpm database).
+fn copy_as_is(source: &Path, dest: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(source)?;
+    if meta.file_type().is_symlink() {
+        std::os::unix::fs::symlink(fs::read_link(source)?, dest)
+    } else if meta.is_dir() {
+        fs::create_dir_all(dest)?;
+        for entry in fs::read_dir(source)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with("__db.") {
+                continue;
+            }
+            copy_as_is(&entry.path(), &dest.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else if meta.is_file() {
+        fs::copy(source, dest).map(|_| ())
+    } else {
+        Ok(())
     }
 }
 

@@ -2,6 +2,8 @@
 //! plus an optional root directory (`--root DIR`: an image or chroot being prepared).
 //! Steps call these methods and never learn which kind of target they hold.
 
+pub mod bounded;
+mod held_session;
 mod inroot;
 mod local;
 pub mod probe;
@@ -16,6 +18,33 @@ use crate::error::{Error, Result};
 
 pub use local::LocalTransport;
 use probe::{Answer, Query};
+
+/// What a scratch directory holds before a command runs in it (`Transport::run_staged`).
+#[derive(Debug, Clone, Default)]
+pub struct Stage {
+    /// Files of ours: relative path in the scratch directory, bytes.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Paths of the target copied as they are (symlinks stay symlinks, directories whole,
+    /// Berkeley DB region files `__db.*` left out): target path, relative destination.
+    /// A path the target does not have is skipped.
+    pub copies: Vec<(PathBuf, String)>,
+}
+
+impl Stage {
+    pub fn file(relative: &str, bytes: &[u8]) -> Stage {
+        Stage {
+            files: vec![(relative.to_string(), bytes.to_vec())],
+            copies: Vec::new(),
+        }
+    }
+
+    /// What the stage holds, for error messages.
+    fn describe(&self) -> String {
+        let mut names: Vec<&str> = self.files.iter().map(|(name, _)| name.as_str()).collect();
+        names.extend(self.copies.iter().map(|(_, name)| name.as_str()));
+        names.join(", ")
+    }
+}
 
 /// What a finished command left behind.
 #[derive(Debug, Clone)]
@@ -52,12 +81,14 @@ pub trait Transport {
     fn exists(&self, root: Option<&Path>, path: &Path) -> std::io::Result<bool>;
     /// Replace `path` atomically (temp file, fsync, rename), keeping mode and owner of an
     /// existing file (else `default_mode`), after keeping the old content at `backup`.
+    /// `private` (the bytes carry a secret): the file and the backup are made 0600.
     fn write_file(
         &self,
         root: Option<&Path>,
         path: &Path,
         bytes: &[u8],
         default_mode: u32,
+        private: bool,
         backup: Option<&Path>,
     ) -> std::io::Result<()>;
     /// Bytes used by a directory tree, `None` when it does not exist.
@@ -70,19 +101,28 @@ pub trait Transport {
         root: Option<&Path>,
         wanted: &probe::FileMatch,
     ) -> std::io::Result<Vec<(String, Vec<u8>)>>;
-    /// Run a command that reads one file of ours: `bytes` is put at `relative` in a
-    /// fresh private directory on the machine (outside any target root), the argv is
-    /// made from that directory, and the directory is removed afterwards. A remote
-    /// transport does all of it in one round trip.
-    fn run_with_file(
+    /// Run a command on files of ours: a fresh private directory is made on the machine
+    /// (outside any target root), the stage's files are put in it and the target's paths
+    /// it names are copied in, the argv is made from that directory, and the directory is
+    /// removed afterwards. A remote transport does all of it in one round trip.
+    fn run_staged(
         &self,
-        relative: &str,
-        bytes: &[u8],
+        root: Option<&Path>,
+        stage: &Stage,
         argv_for: &dyn Fn(&Path) -> Vec<String>,
     ) -> std::io::Result<(Vec<String>, CmdOutput)>;
 
-    /// Release what the transport holds (an SSH master connection).
+    /// Release what the transport holds (the target's lock, an SSH master connection).
     fn close(&self) {}
+
+    /// Take the target's lock (`Query::Lock`); held until `close` or the end of this
+    /// process. Only transports that answer queries one by one need it.
+    fn lock(&self, root: Option<&Path>, spec: &probe::LockSpec) -> std::io::Result<()> {
+        let _ = (root, spec);
+        Err(std::io::Error::other(
+            "this transport cannot lock its target",
+        ))
+    }
 
     /// Answer a batch of queries, in order. This default asks one by one; a remote
     /// transport answers the whole batch in one round trip.
@@ -90,6 +130,10 @@ pub trait Transport {
         let mut answers = Vec::with_capacity(queries.len());
         for query in queries {
             let answer = match query {
+                Query::Lock(spec) => {
+                    self.lock(root, spec)?;
+                    Answer::Locked
+                }
                 Query::Uname => Answer::Uname(self.uname()?),
                 Query::IsRootUser => Answer::Bool(self.is_root_user()),
                 Query::SystemdOnline => Answer::Online(match root {
@@ -108,16 +152,7 @@ pub trait Transport {
                     Answer::Bool(any)
                 }
                 Query::Run { argv, when } => Answer::Output(if when.holds(&answers) {
-                    // A missing program answers like a shell would (127), as the
-                    // remote script's does: `docker` on a host without docker, say.
-                    Some(match self.run(argv) {
-                        Err(err) if err.kind() == std::io::ErrorKind::NotFound => CmdOutput {
-                            status: Some(127),
-                            stdout: String::new(),
-                            stderr: format!("{}: command not found", argv[0]),
-                        },
-                        other => other?,
-                    })
+                    Some(self.run(argv)?)
                 } else {
                     None
                 }),
@@ -161,7 +196,7 @@ impl Host {
     }
 
     pub fn local(root: Option<PathBuf>) -> Self {
-        Host::new(Box::new(LocalTransport), root)
+        Host::new(Box::new(LocalTransport::default()), root)
     }
 
     pub fn name(&self) -> String {
@@ -203,6 +238,14 @@ impl Host {
         if output.success() {
             Ok(output)
         } else {
+            let hint = if output.status == Some(127) {
+                format!(
+                    "`{}` is not installed on the target (or not on its PATH)",
+                    argv[0]
+                )
+            } else {
+                hint.to_string()
+            };
             Err(Error::Command {
                 argv,
                 status: output.status,
@@ -211,7 +254,7 @@ impl Host {
                 } else {
                     output.stderr
                 },
-                hint: hint.to_string(),
+                hint,
             })
         }
     }
@@ -241,7 +284,11 @@ impl Host {
     pub fn probe(&self, queries: &[Query]) -> Result<Vec<Answer>> {
         let answers = self.transport.probe(self.root(), queries).map_err(|err| {
             unreachable_or(err, |err| {
-                Error::other(format!("cannot read facts from {}: {err}", self.name()))
+                if err.kind() == std::io::ErrorKind::WouldBlock {
+                    Error::other(format!("{}: {err}", self.name()))
+                } else {
+                    Error::other(format!("cannot read facts from {}: {err}", self.name()))
+                }
             })
         })?;
         for (query, answer) in queries.iter().zip(&answers) {
@@ -268,7 +315,14 @@ impl Host {
     ) -> Result<()> {
         tracing::debug!(host = %self.name(), path = %path.display(), "write");
         self.transport
-            .write_file(self.root(), path, bytes, default_mode, backup)
+            .write_file(
+                self.root(),
+                path,
+                bytes,
+                default_mode,
+                crate::secrets::carries_secret(bytes),
+                backup,
+            )
             .map_err(|source| self.file_error(path, "write", source))
     }
 
@@ -280,22 +334,36 @@ impl Host {
     }
 
     /// Run a command on `bytes` staged at `relative` in a private scratch directory
-    /// outside the target (see `Transport::run_with_file`); returns the argv it ran.
+    /// outside the target; returns the argv it ran.
     pub fn run_with_file(
         &self,
         relative: &str,
         bytes: &[u8],
         argv_for: &dyn Fn(&Path) -> Vec<String>,
     ) -> Result<(Vec<String>, CmdOutput)> {
+        self.run_staged(&Stage::file(relative, bytes), argv_for)
+    }
+
+    /// Run a command in a private scratch directory outside the target, populated as
+    /// `stage` says (see `Transport::run_staged`); returns the argv it ran.
+    pub fn run_staged(
+        &self,
+        stage: &Stage,
+        argv_for: &dyn Fn(&Path) -> Vec<String>,
+    ) -> Result<(Vec<String>, CmdOutput)> {
         let (argv, output) = self
             .transport
-            .run_with_file(relative, bytes, argv_for)
+            .run_staged(self.root(), stage, argv_for)
             .map_err(|err| {
                 unreachable_or(err, |err| {
-                    Error::other(format!("cannot stage {relative} on {}: {err}", self.name()))
+                    Error::other(format!(
+                        "cannot stage {} on {}: {err}",
+                        stage.describe(),
+                        self.name()
+                    ))
                 })
             })?;
-        tracing::debug!(host = %self.name(), command = %argv.join(" "), status = ?output.status, "ran on a staged file");
+        tracing::debug!(host = %self.name(), command = %argv.join(" "), status = ?output.status, "ran on staged files");
         self.log.borrow_mut().push(argv.clone());
         Ok((argv, output))
     }

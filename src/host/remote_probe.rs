@@ -5,7 +5,7 @@
 use std::io;
 use std::path::Path;
 
-use super::probe::{Answer, Query, When};
+use super::probe::{Answer, Query, When, locked_error, not_a_file};
 use super::shell::quote;
 use super::{CmdOutput, Uname, tree_offline_reason};
 
@@ -34,6 +34,13 @@ rd_path() {
   done
   printf '%s%s' "$R" "${rd_cur:-/}"
 }
+# mkdir -p -m sets the mode of the last directory only, the others follow the umask:
+# each missing directory is made on its own, 0755.
+rd_mkdirs() {
+  [ -d "$1" ] && return 0
+  rd_mkdirs "$(dirname -- "$1")" || return 1
+  mkdir -m 755 -- "$1" 2>/dev/null || [ -d "$1" ]
+}
 "#;
 
 /// The script answering `queries` for a target whose root is `root` (`None`: `/`).
@@ -52,6 +59,19 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<String> {
     );
     for (i, query) in queries.iter().enumerate() {
         match query {
+            // fd 9 holds the flock for as long as this shell lives: the whole script,
+            // or, in a held session (ssh.rs), the whole run.
+            Query::Lock(spec) => s.push_str(&format!(
+                "rd_l={p}; mkdir -p -- \"${{rd_l%/*}}\" || exit 97\n\
+                 exec 9>>\"$rd_l\" || exit 97\n\
+                 if ! flock -n 9 && ! flock -w {wait} 9; then rd_h=$(cat -- \"$rd_l\"); \
+                 printf '@@rdock {i} locked %s\\n%s' $(printf '%s' \"$rd_h\" | wc -c) \"$rd_h\"; exit 0; fi\n\
+                 : > \"$rd_l\"; printf '%s since %s\\n' {holder} \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" >&9\n\
+                 echo '@@rdock {i} lock'\n",
+                p = quote_path(&spec.path)?,
+                wait = spec.wait.as_secs(),
+                holder = quote(&spec.holder)?,
+            )),
             Query::Uname => s.push_str(&format!(
                 "printf '@@rdock {i} uname\\n%s\\n%s\\n' \"$(uname -r)\" \"$(uname -m)\"\n"
             )),
@@ -69,6 +89,7 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<String> {
             Query::Read(path) => s.push_str(&format!(
                 "rd_p=$(rd_path {p}); if [ -f \"$rd_p\" ] && [ -r \"$rd_p\" ]; then \
                  printf '@@rdock {i} file %s\\n' $(wc -c <\"$rd_p\"); cat -- \"$rd_p\"; \
+                 elif [ -d \"$rd_p\" ]; then echo '@@rdock {i} notfile'; \
                  else echo '@@rdock {i} none'; fi\n",
                 p = quote_path(path)?
             )),
@@ -149,6 +170,11 @@ pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Resul
                 .ok_or_else(|| bad(format!("answer {i}: malformed header {header:?}")))
         };
         let answer = match (query, kind) {
+            (Query::Lock(_), "lock") => Answer::Locked,
+            (Query::Lock(spec), "locked") => {
+                let holder = String::from_utf8_lossy(reader.take(number()?)?).into_owned();
+                return Err(locked_error(&spec.path, holder.trim(), spec.wait));
+            }
             (Query::Uname, "uname") => {
                 let release = reader.line()?;
                 let machine = reader.line()?;
@@ -165,6 +191,12 @@ pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Resul
             }
             (Query::Read(_), "file") => Answer::File(Some(reader.take(number()?)?.to_vec())),
             (Query::Read(_), "none") => Answer::File(None),
+            (Query::Read(path), "notfile") => {
+                return Err(not_a_file(&match root {
+                    Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
+                    None => path.clone(),
+                }));
+            }
             (Query::Run { .. }, "run") => {
                 let status = number()?;
                 let (out_len, err_len) = (number()?, number()?);
@@ -323,7 +355,7 @@ mod tests {
         let script = script(Some(&root), &queries).unwrap();
         let out = Command::new("sh").args(["-c", &script]).output().unwrap();
         let answers = parse(Some(&root), &queries, &out.stdout).unwrap();
-        let local = crate::host::LocalTransport;
+        let local = crate::host::LocalTransport::default();
         let expected = crate::host::Transport::probe(&local, Some(&root), &queries).unwrap();
         assert_eq!(format!("{answers:?}"), format!("{expected:?}"));
         match &answers[3] {

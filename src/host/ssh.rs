@@ -4,16 +4,19 @@
 //! the operator opts into accept-new, `sudo -n` when the login user is not root.
 //! Every remote command line is built by `shell::command_line`/`shell::quote`.
 
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use super::held_session::{self, HeldSession};
 use super::probe::{Answer, FileMatch, Query};
 use super::remote_probe::{self, PRELUDE};
 use super::shell::{command_line, quote};
-use super::{CmdOutput, Transport, Uname};
+use super::{CmdOutput, Stage, Transport, Uname, bounded};
 
 /// `[user@]host[:port]`, as given on the command line or in an inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,14 +88,24 @@ struct Inner {
     target: SshTarget,
     settings: Arc<SshSettings>,
     sudo: bool,
+    /// This transport's ControlPath name in the run's socket directory.
+    control_name: String,
 }
+
+static NEXT_CONTROL: AtomicUsize = AtomicUsize::new(0);
 
 pub struct SshTransport {
     inner: Arc<Inner>,
+    /// The fact session that holds the target's lock, once a run took it.
+    held: Mutex<Option<HeldSession>>,
 }
 
 /// ssh's own failure (connection, authentication, host key): exit status 255.
 const SSH_FAILED: i32 = 255;
+/// coreutils `timeout`: the command ran past its bound.
+const TIMED_OUT: i32 = 124;
+/// How much longer than the remote bound the client waits before it gives up on a link.
+const LINK_GRACE: Duration = Duration::from_secs(30);
 
 impl SshTransport {
     pub fn new(target: SshTarget, settings: Arc<SshSettings>) -> SshTransport {
@@ -107,7 +120,11 @@ impl SshTransport {
                 target,
                 settings,
                 sudo,
+                // Each transport its own master connection: two runs on one host never
+                // share (nor close) each other's.
+                control_name: format!("{}", NEXT_CONTROL.fetch_add(1, Ordering::SeqCst)),
             }),
+            held: Mutex::new(None),
         }
     }
 
@@ -136,9 +153,17 @@ impl Inner {
         };
         opt("BatchMode=yes".into());
         opt("ControlMaster=auto".into());
-        opt(format!("ControlPath={}/%C", s.control_dir.display()));
+        opt(format!(
+            "ControlPath={}/{}",
+            s.control_dir.display(),
+            self.control_name
+        ));
         opt("ControlPersist=120".into());
         opt(format!("ConnectTimeout={}", s.connect_timeout_secs));
+        // A link that died (a host gone, a cable pulled) ends the session within a minute
+        // instead of hanging the run.
+        opt("ServerAliveInterval=15".into());
+        opt("ServerAliveCountMax=4".into());
         opt(format!(
             "StrictHostKeyChecking={}",
             if s.accept_new_host_keys {
@@ -168,47 +193,81 @@ impl Inner {
         argv
     }
 
-    /// Run one remote command line (already quoted), with optional stdin.
-    fn ssh(&self, remote: &str, input: Option<&[u8]>) -> io::Result<std::process::Output> {
+    /// Run one remote command line (already quoted), with optional stdin, bounded by
+    /// `limit` on the target (coreutils `timeout`, which every EL host has) and, a little
+    /// later, here (a link that died says nothing; keep-alives end the client too).
+    fn ssh(
+        &self,
+        remote: &str,
+        input: Option<&[u8]>,
+        limit: Duration,
+    ) -> io::Result<std::process::Output> {
         let mut argv = self.ssh_argv();
-        argv.push(remote.to_string());
+        argv.push(format!("timeout -k 10 {} {remote}", limit.as_secs().max(1)));
         tracing::debug!(host = %self.target.display(), command = %remote.lines().next().unwrap_or(""), "ssh");
-        let mut child = Command::new(&argv[0])
-            .args(&argv[1..])
-            .process_group(0)
-            .stdin(if input.is_some() {
-                Stdio::piped()
+        let output = bounded::output(
+            Command::new(&argv[0])
+                .args(&argv[1..])
+                .process_group(0)
+                .stdin(if input.is_some() {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            input,
+            limit + LINK_GRACE,
+        )
+        .map_err(|err| {
+            if err.kind() == io::ErrorKind::TimedOut {
+                io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    format!(
+                        "{} did not answer: the command {err}; check the host and the link",
+                        self.target.display()
+                    ),
+                )
             } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
-            stdin.write_all(bytes)?;
-        }
-        let output = child.wait_with_output()?;
+                err
+            }
+        })?;
         if output.status.code() == Some(SSH_FAILED) {
             return Err(unreachable_error(
                 &self.target,
                 &String::from_utf8_lossy(&output.stderr),
             ));
         }
+        if output.status.code() == Some(TIMED_OUT) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "a command on {} did not finish within {}s and was stopped there",
+                    self.target.display(),
+                    limit.as_secs()
+                ),
+            ));
+        }
         Ok(output)
     }
 
     /// A shell script run by `sh` on the target (through `sudo -n` when needed).
-    fn script(&self, script: &str, input: Option<&[u8]>) -> io::Result<std::process::Output> {
+    fn script(
+        &self,
+        script: &str,
+        input: Option<&[u8]>,
+        limit: Duration,
+    ) -> io::Result<std::process::Output> {
         let mut argv: Vec<&str> = Vec::new();
         if self.sudo {
             argv.extend(["sudo", "-n", "--"]);
         }
         argv.extend(["sh", "-c", script]);
-        self.ssh(&command_line(&argv)?, input)
+        self.ssh(&command_line(&argv)?, input, limit)
     }
 
     fn script_ok(&self, script: &str, input: Option<&[u8]>, what: &str) -> io::Result<Vec<u8>> {
-        let output = self.script(script, input)?;
+        let output = self.script(script, input, bounded::get().command)?;
         if output.status.success() {
             Ok(output.stdout)
         } else {
@@ -218,6 +277,59 @@ impl Inner {
                 String::from_utf8_lossy(&output.stderr).trim()
             )))
         }
+    }
+}
+
+impl SshTransport {
+    /// The fact script as a session that stays open, holding the target's lock, until
+    /// `close` (see held_session.rs): still one SSH command.
+    fn probe_holding_lock(
+        &self,
+        root: Option<&Path>,
+        queries: &[Query],
+        wait: Duration,
+    ) -> io::Result<Vec<Answer>> {
+        let marker = format!("@@rdock-held {}", unique_suffix());
+        let mut script = remote_probe::script(root, queries)?;
+        script.push_str(&format!(
+            "printf '\\n%s\\n' {}\ncat >/dev/null\n",
+            quote(&marker)?
+        ));
+        let mut words: Vec<&str> = Vec::new();
+        if self.inner.sudo {
+            words.extend(["sudo", "-n", "--"]);
+        }
+        words.extend(["sh", "-c", &script]);
+        let mut argv = self.inner.ssh_argv();
+        argv.push(command_line(&words)?);
+        tracing::debug!(host = %self.inner.target.display(), "ssh: fact session holding the lock");
+        let opened =
+            held_session::open(&argv, &marker, bounded::get().command + wait).map_err(|err| {
+                io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    format!("{} did not answer: {err}", self.inner.target.display()),
+                )
+            })?;
+        if opened.held.is_none() && !opened.stdout.starts_with(b"@@rdock 0 locked") {
+            // It ended before its marker: ssh failed, or the script did.
+            if opened.stdout.is_empty() {
+                return Err(unreachable_error(&self.inner.target, &opened.stderr));
+            }
+        }
+        if let Some(session) = opened.held
+            && let Ok(mut held) = self.held.lock()
+        {
+            *held = Some(session);
+        }
+        remote_probe::parse(root, queries, &opened.stdout).map_err(|err| {
+            if err.kind() == io::ErrorKind::WouldBlock {
+                return err; // the lock's holder, said in full already
+            }
+            io::Error::new(
+                err.kind(),
+                format!("{err}; the host said: {}", last_line(&opened.stderr)),
+            )
+        })
     }
 }
 
@@ -307,6 +419,9 @@ impl Transport for SshTransport {
     }
 
     fn close(&self) {
+        if let Some(session) = self.held.lock().ok().and_then(|mut held| held.take()) {
+            session.close(Duration::from_secs(10));
+        }
         self.close_master();
     }
 
@@ -317,7 +432,9 @@ impl Transport for SshTransport {
         }
         words.extend(["env", "LC_ALL=C"]);
         words.extend(argv.iter().map(String::as_str));
-        let output = self.inner.ssh(&command_line(&words)?, None)?;
+        let output = self
+            .inner
+            .ssh(&command_line(&words)?, None, bounded::for_argv(argv))?;
         Ok(CmdOutput {
             status: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -374,14 +491,20 @@ impl Transport for SshTransport {
         path: &Path,
         bytes: &[u8],
         default_mode: u32,
+        private: bool,
         backup: Option<&Path>,
     ) -> io::Result<()> {
         let backup_line = match backup {
             Some(backup) => format!(
                 "rd_b=$(rd_path {b}) || exit 1\n\
                  if [ -e \"$rd_b\" ]; then echo \"backup $rd_b already exists\" >&2; exit 1; fi\n\
-                 if [ -e \"$rd_p\" ]; then ln -- \"$rd_p\" \"$rd_b\" 2>/dev/null || cp -p -- \"$rd_p\" \"$rd_b\" || exit 1; fi\n",
-                b = quote(&backup.display().to_string())?
+                 if [ -e \"$rd_p\" ]; then ln -- \"$rd_p\" \"$rd_b\" 2>/dev/null || cp -p -- \"$rd_p\" \"$rd_b\" || exit 1; {private_backup}fi\n",
+                b = quote(&backup.display().to_string())?,
+                private_backup = if private {
+                    "chmod 600 -- \"$rd_b\" || exit 1; "
+                } else {
+                    ""
+                },
             ),
             None => String::new(),
         };
@@ -389,19 +512,26 @@ impl Transport for SshTransport {
         let body = format!(
             "rd_p=$(rd_path {p}) || exit 1\n\
              rd_d=$(dirname -- \"$rd_p\")\n\
-             [ -d \"$rd_d\" ] || mkdir -p -m 755 -- \"$rd_d\" || exit 1\n\
+             if [ -d \"$rd_p\" ]; then echo \"$rd_p is a directory, not a file: move it away, then rerun\" >&2; exit 1; fi\n\
+             rd_mkdirs \"$rd_d\" || exit 1\n\
              rd_t=$(mktemp \"$rd_d/.rdock-setup.XXXXXX\") || exit 1\n\
              trap 'rm -f -- \"$rd_t\"' EXIT\n\
              cat > \"$rd_t\" || exit 1\n\
              if [ -e \"$rd_p\" ]; then chmod --reference=\"$rd_p\" -- \"$rd_t\" && chown --reference=\"$rd_p\" -- \"$rd_t\" || exit 1\n\
              else chmod {mode:o} -- \"$rd_t\" || exit 1; fi\n\
+             {private_file}\
              sync -- \"$rd_t\" 2>/dev/null || sync\n\
              {backup_line}\
-             mv -f -- \"$rd_t\" \"$rd_p\" || exit 1\n\
+             mv -f -T -- \"$rd_t\" \"$rd_p\" || exit 1\n\
              trap - EXIT\n\
              sync -- \"$rd_d\" 2>/dev/null || sync\n",
             p = quote(&path.display().to_string())?,
             mode = default_mode,
+            private_file = if private {
+                "chmod 600 -- \"$rd_t\" || exit 1\n"
+            } else {
+                ""
+            },
         );
         self.inner
             .script_ok(
@@ -443,31 +573,59 @@ impl Transport for SshTransport {
         }
     }
 
-    fn run_with_file(
+    fn run_staged(
         &self,
-        relative: &str,
-        bytes: &[u8],
+        root: Option<&Path>,
+        stage: &Stage,
         argv_for: &dyn Fn(&Path) -> Vec<String>,
     ) -> io::Result<(Vec<String>, CmdOutput)> {
         // The directory is named here, so that the command line can be built before the
         // one round trip; mkdir refuses an existing one, so nobody else's is reused.
         let dir = PathBuf::from(format!("/tmp/rdock-setup.{}", unique_suffix()));
-        let file = dir.join(relative);
         let argv = argv_for(&dir);
         let mut words: Vec<&str> = vec!["env", "LC_ALL=C"];
         words.extend(argv.iter().map(String::as_str));
-        let script = format!(
-            "D={d}\nmkdir -m 700 -- \"$D\" || exit 97\ntrap 'rm -rf -- \"$D\"' EXIT\n\
-             mkdir -p -- {parent} && cat > {f} || exit 97\n{cmd}\n",
+        let mut script = format!(
+            "D={d}\nmkdir -m 700 -- \"$D\" || exit 97\ntrap 'rm -rf -- \"$D\"' EXIT\n",
             d = quote(&dir.display().to_string())?,
-            parent = quote(&file.parent().unwrap_or(&dir).display().to_string())?,
-            f = quote(&file.display().to_string())?,
-            cmd = command_line(&words)?,
         );
-        let output = self.inner.script(&script, Some(bytes))?;
+        // The files arrive one after the other on stdin; GNU head -c reads exactly
+        // what it writes, so each takes its own bytes and leaves the rest.
+        let mut input = Vec::new();
+        for (relative, bytes) in &stage.files {
+            let file = dir.join(relative);
+            script.push_str(&format!(
+                "mkdir -p -- {parent} && head -c {len} > {f} || exit 97\n",
+                parent = quote(&file.parent().unwrap_or(&dir).display().to_string())?,
+                len = bytes.len(),
+                f = quote(&file.display().to_string())?,
+            ));
+            input.extend_from_slice(bytes);
+        }
+        for (target_path, relative) in &stage.copies {
+            let source = match root {
+                Some(root) => root.join(target_path.strip_prefix("/").unwrap_or(target_path)),
+                None => target_path.clone(),
+            };
+            let dest = dir.join(relative);
+            let (source, dest) = (
+                quote(&source.display().to_string())?,
+                quote(&dest.display().to_string())?,
+            );
+            script.push_str(&format!(
+                "if [ -e {source} ] || [ -L {source} ]; then mkdir -p -- \"$(dirname -- {dest})\" \
+                 && cp -a -- {source} {dest} && rm -f -- {dest}/__db.* || exit 97; fi\n"
+            ));
+        }
+        script.push_str(&command_line(&words)?);
+        script.push('\n');
+        let output = self
+            .inner
+            .script(&script, Some(&input), bounded::for_argv(&argv))?;
         if output.status.code() == Some(97) {
             return Err(io::Error::other(format!(
-                "cannot stage {relative} in {} on {}: {}",
+                "cannot stage {} in {} on {}: {}",
+                stage.describe(),
                 dir.display(),
                 self.inner.target.display(),
                 last_line(&String::from_utf8_lossy(&output.stderr))
@@ -484,8 +642,11 @@ impl Transport for SshTransport {
     }
 
     fn probe(&self, root: Option<&Path>, queries: &[Query]) -> io::Result<Vec<Answer>> {
+        if let Some(Query::Lock(spec)) = queries.first() {
+            return self.probe_holding_lock(root, queries, spec.wait);
+        }
         let script = remote_probe::script(root, queries)?;
-        let output = self.inner.script(&script, None)?;
+        let output = self.inner.script(&script, None, bounded::get().command)?;
         remote_probe::parse(root, queries, &output.stdout).map_err(|err| {
             io::Error::new(
                 err.kind(),

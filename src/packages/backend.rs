@@ -48,24 +48,35 @@ impl PackageTool {
         argv
     }
 
-    pub fn install(&self, specs: &[String]) -> Vec<String> {
-        self.with("install", specs)
+    /// Run a transaction script (`yum shell FILE` / `dnf shell FILE`) on the target.
+    /// The excludes of Docker's repo (the hold) do not bind the tool's own transaction.
+    pub fn shell(&self, script: &Path) -> Vec<String> {
+        let mut argv = self.base();
+        argv.extend(disable_hold());
+        argv.push("shell".into());
+        argv.push(script.display().to_string());
+        argv
     }
 
-    pub fn remove(&self, names: &[String]) -> Vec<String> {
-        self.with("remove", names)
-    }
-
-    pub fn upgrade(&self, specs: &[String]) -> Vec<String> {
-        let verb = match self.manager {
-            PackageManager::Yum => "update",
-            PackageManager::Dnf => "upgrade",
-        };
-        self.with(verb, specs)
-    }
-
-    pub fn downgrade(&self, specs: &[String]) -> Vec<String> {
-        self.with("downgrade", specs)
+    /// Resolve a transaction script without running it (`--assumeno`) in `shadow`: a
+    /// scratch root holding a copy of the target's rpm database and the repo files as
+    /// this run will leave them. Everything yum/dnf write lands in `shadow`; plugins are
+    /// off so that none of them writes to the machine.
+    pub fn resolve(&self, shadow: &Path, script: &Path) -> Vec<String> {
+        let mut argv = vec![
+            self.manager.command().to_string(),
+            "--assumeno".to_string(),
+            "--noplugins".to_string(),
+            "--setopt=skip_if_unavailable=False".to_string(),
+            format!("--installroot={}", shadow.display()),
+        ];
+        if !self.releasever.is_empty() {
+            argv.push(format!("--releasever={}", self.releasever));
+        }
+        argv.extend(disable_hold());
+        argv.push("shell".into());
+        argv.push(script.display().to_string());
+        argv
     }
 
     /// `yum makecache fast` / `dnf makecache`.
@@ -97,11 +108,21 @@ impl PackageTool {
         if !self.releasever.is_empty() {
             argv.push(format!("--releasever={}", self.releasever));
         }
+        argv.extend(disable_hold());
         argv.push("list".into());
         argv.push("--showduplicates".into());
         argv.extend(names.iter().cloned());
         argv
     }
+}
+
+/// `--disableexcludes` for Docker's repo sections, whose `exclude=` is the hold
+/// (`packages::mirrors`): the tool itself installs through it, and lists behind it.
+fn disable_hold() -> Vec<String> {
+    super::mirrors::REPO_IDS
+        .iter()
+        .map(|id| format!("--disableexcludes={id}"))
+        .collect()
 }
 
 /// Versions per package name from `list --showduplicates` output, newest first.
@@ -216,7 +237,7 @@ docker-ce-cli.x86_64  1:26.1.4-3.el7        docker-ce-stable\n";
         let yum = PackageTool::new(PackageManager::Yum, Some(Path::new("/r")), Some(7));
         assert_eq!(yum.makecache().last().map(String::as_str), Some("fast"));
         assert!(
-            yum.install(&["lvm2".into()])
+            yum.shell(Path::new("/s/tx"))
                 .contains(&"--installroot=/r".to_string())
         );
         let dnf = PackageTool::new(PackageManager::Dnf, None, Some(9));
@@ -224,10 +245,11 @@ docker-ce-cli.x86_64  1:26.1.4-3.el7        docker-ce-stable\n";
             dnf.makecache().last().map(String::as_str),
             Some("makecache")
         );
-        assert!(
-            !dnf.install(&["x".into()])
-                .iter()
-                .any(|a| a.starts_with("--releasever"))
-        );
+        let shell = dnf.shell(Path::new("/s/tx"));
+        assert!(!shell.iter().any(|a| a.starts_with("--releasever")));
+        assert!(shell.contains(&"--disableexcludes=docker-ce-stable".to_string()));
+        let resolve = dnf.resolve(Path::new("/s/root"), Path::new("/s/tx"));
+        assert!(resolve.contains(&"--assumeno".to_string()));
+        assert!(resolve.contains(&"--installroot=/s/root".to_string()));
     }
 }

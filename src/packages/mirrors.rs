@@ -13,6 +13,9 @@ pub const NAMED_MIRRORS: &[(&str, &str)] = &[
     ("tencent", "https://mirrors.cloud.tencent.com/docker-ce"),
 ];
 
+/// The sections of the repo file the tool renders.
+pub const REPO_IDS: &[&str] = &["docker-ce-stable", "docker-ce-test"];
+
 /// Where the repo file lives on the target.
 pub const REPO_FILE: &str = "/etc/yum.repos.d/docker-ce.repo";
 
@@ -42,22 +45,12 @@ impl RepoSource {
                 base_url: url.to_string(),
             });
         }
-        if let Some(rest) = text
-            .strip_prefix("https://")
-            .or_else(|| text.strip_prefix("http://"))
+        if let Some(base) = base_url("repo.source", text, "https://mirrors.example.com/docker-ce")?
         {
-            let host = rest.split('/').next().unwrap_or("");
-            if host.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err((
-                    format!("repo.source {text:?} is not a usable URL"),
-                    "write it like \"https://mirrors.example.com/docker-ce\"".into(),
-                ));
-            }
-            let base = text.trim_end_matches('/');
             let base = base
                 .strip_suffix("/linux/centos")
                 .or_else(|| base.strip_suffix("/linux/rhel"))
-                .unwrap_or(base);
+                .unwrap_or(&base);
             return Ok(RepoSource {
                 name: None,
                 base_url: base.to_string(),
@@ -85,13 +78,37 @@ impl RepoSource {
     }
 }
 
+/// `text` as the base URL of a tree (http or https, a host, no blanks or control
+/// characters), without a trailing slash; `Ok(None)` when it is no URL at all.
+/// Errors are (message, hint) naming the plan key.
+pub fn base_url(key: &str, text: &str, example: &str) -> Result<Option<String>, (String, String)> {
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return Ok(None);
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err((
+            format!("{key} {text:?} is not a usable URL"),
+            format!("write it like \"{example}\""),
+        ));
+    }
+    Ok(Some(text.trim_end_matches('/').to_string()))
+}
+
 /// The docker-ce.repo the tool owns. Both `baseurl` and `gpgkey` point at the chosen
-/// tree, so a mirror serves packages and key alike.
+/// tree, so a mirror serves packages and key alike. `held` packages are excluded from
+/// the repo, so that a plain `yum update` / `dnf upgrade` cannot move them; the tool's
+/// own transactions pass `--disableexcludes` for these sections (the way Kubernetes'
+/// EL install holds kubelet: it works alike on yum 3 and dnf, with no plugin).
 pub fn render_repo_file(
     source: &RepoSource,
     channel: Channel,
     gpgcheck: bool,
     distro: &Distro,
+    held: &[String],
 ) -> Vec<u8> {
     let os = distro.docker_repo_os();
     // The release is written out rather than left as $releasever: RHEL's $releasever
@@ -102,10 +119,18 @@ pub fn render_repo_file(
         .unwrap_or_else(|| "$releasever".into());
     let base = &source.base_url;
     let gpg = u8::from(gpgcheck);
+    let exclude = if held.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "# held by rdock-setup (engine.hold): yum/dnf update leave these alone\nexclude={}\n",
+            held.join(" ")
+        )
+    };
     let section = |id: &str, title: &str, enabled: bool| {
         format!(
             "[docker-ce-{id}]\nname=Docker CE {title} - $basearch\nbaseurl={base}/linux/{os}/{major}/$basearch/{id}\n\
-             enabled={}\ngpgcheck={gpg}\ngpgkey={base}/linux/{os}/gpg\n",
+             enabled={}\ngpgcheck={gpg}\ngpgkey={base}/linux/{os}/gpg\n{exclude}",
             u8::from(enabled)
         )
     };
@@ -129,13 +154,44 @@ mod tests {
     #[test]
     fn mirror_serves_packages_and_key() {
         let source = RepoSource::parse("aliyun").unwrap();
-        let text = String::from_utf8(render_repo_file(&source, Channel::Stable, true, &centos7()))
-            .unwrap();
+        let text = String::from_utf8(render_repo_file(
+            &source,
+            Channel::Stable,
+            true,
+            &centos7(),
+            &[],
+        ))
+        .unwrap();
         assert!(text.contains(
             "baseurl=https://mirrors.aliyun.com/docker-ce/linux/centos/7/$basearch/stable\n"
         ));
         assert!(text.contains("gpgkey=https://mirrors.aliyun.com/docker-ce/linux/centos/gpg\n"));
         assert!(!text.contains("download.docker.com"));
+        assert!(!text.contains("exclude="));
+    }
+
+    #[test]
+    fn rhel7_and_holds() {
+        // RHEL 7's $releasever is "7Server", which names no directory of Docker's tree.
+        let rhel7 = Distro::from_os_release("ID=\"rhel\"\nVERSION_ID=\"7.9\"\n").unwrap();
+        let held = vec!["docker-ce".to_string(), "containerd.io".to_string()];
+        let text = String::from_utf8(render_repo_file(
+            &RepoSource::official(),
+            Channel::Stable,
+            true,
+            &rhel7,
+            &held,
+        ))
+        .unwrap();
+        assert!(
+            text.contains("/linux/centos/7/$basearch/stable\n"),
+            "{text}"
+        );
+        assert!(!text.contains("$releasever"), "{text}");
+        assert_eq!(
+            text.matches("\nexclude=docker-ce containerd.io\n").count(),
+            2
+        );
     }
 
     #[test]

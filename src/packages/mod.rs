@@ -1,6 +1,10 @@
-//! Packages: yum and dnf backends, the repo file and mirrors, version resolution.
+//! Packages: yum and dnf backends, the repo files (Docker's and the distribution's),
+//! mirrors and vaults, version resolution, the package transaction.
 
 pub mod backend;
 pub mod mirrors;
+pub mod os_repos;
+pub mod repo_file;
 pub mod rpmver;
+pub mod transaction;
 pub mod version;

@@ -37,7 +37,6 @@ pub fn check(ctx: &Context) -> StepPlan {
     let mut changes = vec![Change::Packages {
         verb: PackageVerb::Remove,
         items,
-        argv: ctx.tool.remove(&names),
     }];
     // The old docker package owns daemon.json as %config: removing it would move the
     // operator's settings aside. They stay where they are.

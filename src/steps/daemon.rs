@@ -20,8 +20,8 @@ pub const ID: &str = "daemon-json";
 /// between reload and restart from them).
 pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
     let desired = &ctx.plan.daemon;
-    let state = State::parse(ctx.facts.state.as_deref());
-    if desired.is_empty() && state.daemon_json.is_empty() {
+    let recorded = State::parse(ctx.facts.state.as_deref());
+    if desired.is_empty() && recorded.daemon_json.is_empty() && recorded.pending.is_empty() {
         return Ok((
             StepPlan::unchanged(ID, "the plan sets no daemon.json keys"),
             Vec::new(),
@@ -40,6 +40,7 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
             ),
         })?,
     };
+    let state = recorded.settled(&existing);
 
     // A key also passed as a dockerd flag would keep docker from starting: refuse it now.
     // Before docker-ce is installed, its own unit is the one that will run dockerd.
@@ -116,6 +117,16 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
 
     let mut changes = Vec::new();
     if merged != existing {
+        // The record first: what this write will set goes in as pending, so that a run
+        // cut right after daemon.json is written still knows the keys it set.
+        let intent = State {
+            daemon_json: state.daemon_json.clone(),
+            pending: owned.daemon_json.clone(),
+        };
+        changes.push(Change::Record {
+            path: PathBuf::from(STATE_FILE),
+            bytes: intent.render(),
+        });
         let path = Path::new(DAEMON_JSON);
         changes.push(Change::File {
             path: path.to_path_buf(),
@@ -129,7 +140,10 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
                 .map(|_| ctx.backup_path(path)),
         });
     }
-    if owned != state || (ctx.facts.state.is_none() && !owned.daemon_json.is_empty()) {
+    if merged != existing
+        || owned != recorded
+        || (ctx.facts.state.is_none() && !owned.daemon_json.is_empty())
+    {
         changes.push(Change::Record {
             path: PathBuf::from(STATE_FILE),
             bytes: owned.render(),
@@ -175,7 +189,12 @@ pub fn check(ctx: &Context) -> Result<(StepPlan, Vec<String>)> {
 /// (`dockerd --validate`): run it on the file this step would write, before anything
 /// is written. Older engines (and a host where dockerd is not installed yet) have only
 /// the key table's checks; a dockerd that does not know the flag is taken as older.
+/// A `--root` tree is never checked: the only dockerd at hand is the machine's own, a
+/// different engine (or none, on a build host), not the one the tree will run.
 pub fn validate_with_dockerd(host: &Host, ctx: &Context, step: &StepPlan) -> Result<()> {
+    if host.root().is_some() {
+        return Ok(());
+    }
     let Some(Change::File { new, .. }) = step
         .changes
         .iter()

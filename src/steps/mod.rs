@@ -5,10 +5,12 @@ pub mod cleanup;
 pub mod daemon;
 pub mod engine;
 pub mod metadata;
+pub mod os_repos;
 pub mod prerequisites;
 pub mod proxy;
 pub mod purge;
 pub mod repo;
+pub mod transaction;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +30,9 @@ pub struct StepPlan {
     pub changes: Vec<Change>,
     /// Things the operator must not miss (a downgrade, a pending restart, a purge).
     pub notes: Vec<String>,
+    /// The run's package transaction, when this is the first step whose packages it
+    /// carries (`transaction::combine`): run before this step's changes.
+    pub transaction: Option<transaction::PackageRun>,
 }
 
 impl StepPlan {
@@ -37,6 +42,7 @@ impl StepPlan {
             summary: summary.into(),
             changes: Vec::new(),
             notes: Vec::new(),
+            transaction: None,
         }
     }
 
@@ -51,6 +57,7 @@ impl StepPlan {
             summary,
             changes,
             notes: Vec::new(),
+            transaction: None,
         }
     }
 

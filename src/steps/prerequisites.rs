@@ -36,7 +36,6 @@ pub fn check(ctx: &Context) -> StepPlan {
         vec![Change::Packages {
             verb: PackageVerb::Install,
             items,
-            argv: ctx.tool.install(&missing),
         }],
     )
 }

@@ -10,7 +10,12 @@ pub const ID: &str = "repo";
 
 pub fn rendered(ctx: &Context) -> Vec<u8> {
     let repo = &ctx.plan.repo;
-    render_repo_file(&repo.source, repo.channel, repo.gpgcheck, ctx.distro)
+    let held = if ctx.plan.engine.hold {
+        super::engine::package_names(ctx.plan)
+    } else {
+        Vec::new()
+    };
+    render_repo_file(&repo.source, repo.channel, repo.gpgcheck, ctx.distro, &held)
 }
 
 pub fn check(ctx: &Context) -> StepPlan {

@@ -52,13 +52,42 @@ pub fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
 
 pub const LAB_DAEMON: &str = "storage-driver = \"vfs\"\niptables = false\nip-forward = false\nip-masq = false\nbridge = \"none\"\n";
 
+/// The CentOS vault trees the lab serves (7.9.2009, 8.5.2111, lab/README.md).
+pub const LAB_VAULT: &str = "http://10.213.0.1:8080/vault";
+
+/// The lab's CentOS hosts carry the stock repo files, whose mirrorlist host cannot
+/// resolve: their plans point os_repos at the lab's vault (Rocky 9 is not end-of-life,
+/// and the setting leaves its repos alone).
+pub fn lab_os_repos() -> String {
+    format!("[os_repos]\nsource = \"{LAB_VAULT}\"\n")
+}
+
 pub fn plan_text(mirrors: &[&str], version: &str) -> String {
     let mirrors: Vec<String> = mirrors.iter().map(|m| format!("\"{m}\"")).collect();
     format!(
-        "[repo]\nsource = \"http://10.213.0.1:8080\"\n\n[engine]\nversion = \"{version}\"\n\n[daemon]\n\
+        "{}\n[repo]\nsource = \"http://10.213.0.1:8080\"\n\n[engine]\nversion = \"{version}\"\n\n[daemon]\n\
          registry-mirrors = [{}]\n{LAB_DAEMON}",
+        lab_os_repos(),
         mirrors.join(", ")
     )
+}
+
+/// Install packages from one repo of the lab (a vault tree), not through rdock-setup:
+/// the stock repos are dead, so only that repo is enabled, its signatures checked
+/// against the distribution's key file (`yum` is the shim on CentOS 7, dnf on EL8).
+pub fn install_from(host: &str, repo_url: &str, gpgkey: &str, packages: &[&str]) {
+    let line = format!(
+        "yum -y -q --disablerepo='*' --repofrompath=lab-install,{repo_url} --enablerepo=lab-install \
+         --setopt=lab-install.gpgcheck=1 --setopt=lab-install.gpgkey=file://{gpgkey} \
+         install {} 2>&1",
+        packages.join(" ")
+    );
+    let out = lab(&["ssh", host, "sh", "-c", &line]);
+    assert!(
+        out.status.success(),
+        "{host}: installing {packages:?} from {repo_url}:\n{}",
+        output_text(&out)
+    );
 }
 
 /// Copy the tool (once per host) and the plan, run apply there, parse the JSON report.

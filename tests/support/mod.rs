@@ -38,7 +38,7 @@ pub fn target_dir() -> PathBuf {
 
 /// Stable 64-bit FNV-1a, used for cache keys that must not change between
 /// Rust versions (unlike `DefaultHasher`'s output).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
@@ -121,6 +121,12 @@ impl TestRepo {
     /// `repo().docker_url(7, "stable")` = `{base_url}/linux/centos/7/x86_64/stable`.
     pub fn docker_url(&self, el: u32, channel: &str) -> String {
         format!("{}/linux/centos/{el}/x86_64/{channel}", self.base_url)
+    }
+
+    /// The tree under a URL whose rpms named like `needle` cannot be downloaded
+    /// (404) while the metadata still offers them.
+    pub fn missing_url(&self, needle: &str) -> String {
+        format!("{}/_missing/{needle}", self.base_url)
     }
 
     /// `{base_url}/linux/centos/gpg`.
@@ -248,6 +254,15 @@ fn resolve(dir: &Path, url: &str) -> Option<PathBuf> {
     let path = url.split(['?', '#']).next().unwrap_or("");
     let path = percent_decode(path)?;
     let mut rel = path.as_str();
+    // `/_missing/NAME/…`: the same tree, except that every .rpm whose name contains
+    // NAME answers 404 while the metadata still lists it (a mirror that lost files).
+    if let Some(rest) = rel.strip_prefix("/_missing/") {
+        let (needle, tail) = rest.split_at(rest.find('/')?);
+        if tail.ends_with(".rpm") && tail.rsplit('/').next()?.contains(needle) {
+            return None;
+        }
+        rel = tail;
+    }
     if let Some(rest) = rel.strip_prefix("/_scope/") {
         rel = &rest[rest.find('/')?..];
     }
@@ -275,6 +290,57 @@ fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// Where a run's lock on the tree `root` lives (facts::lock_spec: on the machine that
+/// holds the tree, under /run, named by an FNV-1a of the tree's path).
+pub fn tree_lock_path(root: &Path) -> PathBuf {
+    PathBuf::from(format!(
+        "/run/rdock-setup/root-{:016x}.lock",
+        fnv1a(root.as_os_str().as_encoded_bytes())
+    ))
+}
+
+/// Hold `path`'s flock (as a run does), saying `holder` in it, until the guard drops.
+pub struct HeldLock {
+    child: std::process::Child,
+}
+
+impl HeldLock {
+    pub fn take(path: &Path, holder: &str) -> HeldLock {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, format!("{holder}\n")).unwrap();
+        // -o: only flock itself holds the lock, so killing it releases the lock
+        let mut child = Command::new("flock")
+            .arg("-o")
+            .arg(path)
+            .args(["sleep", "120"])
+            .spawn()
+            .expect("flock (util-linux)");
+        // held once flock -n fails from here
+        for _ in 0..100 {
+            let busy = Command::new("flock")
+                .args(["-n"])
+                .arg(path)
+                .arg("true")
+                .status()
+                .unwrap();
+            if !busy.success() {
+                return HeldLock { child };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("could not take {}", path.display());
+    }
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// `http://127.0.0.1:PORT` where nothing listens (a port just bound and released).
@@ -873,6 +939,15 @@ pub fn shimmed_path() -> std::ffi::OsString {
     std::env::join_paths(paths).expect("PATH")
 }
 
+/// [`shimmed_path`] less every directory that holds `program`: the PATH of a machine
+/// that does not have it.
+pub fn path_without(program: &str) -> std::ffi::OsString {
+    let kept: Vec<PathBuf> = std::env::split_paths(&shimmed_path())
+        .filter(|dir| !dir.join(program).exists())
+        .collect();
+    std::env::join_paths(kept).expect("PATH")
+}
+
 /// A `Command` for the binary under test with PATH = shim_dir + original PATH.
 pub fn rdock_cmd(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdock-setup"));
@@ -913,6 +988,7 @@ pub fn output_text(out: &Output) -> String {
 
 pub mod converge;
 pub mod dist;
+pub mod eol;
 pub mod inventory;
 pub mod lab;
 pub mod run;

@@ -55,18 +55,23 @@ pub fn plan_file(text: &str) -> PlanFile {
 
 /// `rdock-setup apply PLAN --root SANDBOX --format json [extra…]`.
 pub fn apply(sandbox: &Sandbox, plan: &Path, extra: &[&str]) -> Run {
-    let root = sandbox.root.display().to_string();
-    let plan = plan.display().to_string();
-    let mut args = vec![
-        "apply",
-        plan.as_str(),
-        "--root",
-        root.as_str(),
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
+    let args = apply_args(sandbox, plan, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     parse(rdock(&args))
+}
+
+/// The arguments of [`apply`].
+pub fn apply_args(sandbox: &Sandbox, plan: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "apply".into(),
+        plan.display().to_string(),
+        "--root".into(),
+        sandbox.root.display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
 }
 
 pub fn parse(out: Output) -> Run {

@@ -83,7 +83,7 @@ impl SshLab {
         // Logs the command as the server received it, then runs it like sshd would.
         let force = format!(
             "#!/bin/sh\nn=$(date +%s%N)-$$\nprintf '%s' \"$SSH_ORIGINAL_COMMAND\" > \"$RDOCK_LOG_DIR/$n\"\n\
-             PATH={}:$PATH; export PATH\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
+             PATH={}:$PATH; export PATH\n[ -z \"$RDOCK_UMASK\" ] || umask \"$RDOCK_UMASK\"\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
             shim_dir().display()
         );
         fs::write(d.join("force.sh"), force).unwrap();
@@ -102,6 +102,12 @@ impl SshLab {
 
     /// One more server; `trusted`: its key goes into the lab's known_hosts.
     pub fn add(&mut self, name: &str, trusted: bool) -> &Sshd {
+        self.add_with_env(name, trusted, &[])
+    }
+
+    /// One more server whose sessions get `env` besides (e.g. a PATH with a hanging
+    /// program first, for a host whose commands never return).
+    pub fn add_with_env(&mut self, name: &str, trusted: bool, env: &[(&str, &str)]) -> &Sshd {
         let d = self.dir.path().to_path_buf();
         let port = free_port();
         let log_dir = d.join(format!("log-{name}"));
@@ -109,9 +115,16 @@ impl SshLab {
         // The environment sshd passes on: where to log, via the user's key options.
         let key = fs::read_to_string(d.join("client_key.pub")).unwrap();
         let keys_file = d.join(format!("authorized_keys-{name}"));
+        let extra: String = env
+            .iter()
+            .map(|(k, v)| format!("environment=\"{k}={v}\","))
+            .collect();
         fs::write(
             &keys_file,
-            format!("environment=\"RDOCK_LOG_DIR={}\" {key}", log_dir.display()),
+            format!(
+                "{extra}environment=\"RDOCK_LOG_DIR={}\" {key}",
+                log_dir.display()
+            ),
         )
         .unwrap();
         let config = format!(
@@ -160,6 +173,21 @@ impl SshLab {
             child,
         });
         self.servers.last().unwrap()
+    }
+
+    /// Every command server `name` runs from now on runs under `umask` (force.sh sets
+    /// it from the key's environment, which sshd reads at each login).
+    pub fn set_umask(&self, name: &str, umask: &str) {
+        let server = self.server(name);
+        let key = fs::read_to_string(self.dir.path().join("client_key.pub")).unwrap();
+        fs::write(
+            self.dir.path().join(format!("authorized_keys-{name}")),
+            format!(
+                "environment=\"RDOCK_LOG_DIR={}\",environment=\"RDOCK_UMASK={umask}\" {key}",
+                server.log_dir.display()
+            ),
+        )
+        .unwrap();
     }
 
     fn write_client_config(&self) {
