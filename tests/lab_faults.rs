@@ -358,6 +358,14 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
+fn run_error(out: &Output) -> String {
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    json["hosts"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn is_step_line(line: &str, steps: &[&str]) -> bool {
     steps
         .iter()
@@ -398,6 +406,7 @@ fn signal_during_install(host: &str, signal: &str) {
         std::thread::sleep(Duration::from_millis(200));
     }
     let (out, elapsed) = run.finish(Duration::from_secs(600));
+    eprintln!("note: SIG{signal}: {}", run_error(&out));
     eprintln!(
         "e2e: SIG{signal} during the engine install: {:.1}s",
         elapsed.as_secs_f64()
@@ -464,6 +473,17 @@ fn sigkill_after_transaction(controller: &Controller, host: &str) {
     );
     assert_eq!(sh(host, "cat /etc/docker/daemon.json"), before);
     next_apply_converges(host, &p, "mirror-b", "SIGKILL after the transaction");
+    // Not asserted: the lab's packages have no %postun restart, so the dockerd that ran
+    // before the downgrade may still run (a reload keeps its binary); said for the record.
+    eprintln!(
+        "note: after the downgrade: rpm {}, dockerd {} ({})",
+        sh(host, "rpm -q docker-ce"),
+        sh(host, "docker version --format '{{.Server.Version}}'"),
+        sh(
+            host,
+            "readlink /proc/$(systemctl show docker -p MainPID --value)/exe"
+        )
+    );
 }
 
 /// Kill -9 after daemon.json was written, before docker's reload.
@@ -495,6 +515,7 @@ fn second_apply_waits(controller: &Controller, host: &str) {
     let waited = start.elapsed();
     assert_eq!(second.code, Some(1), "{}", second.text);
     let error = second.error.clone().unwrap_or_default();
+    eprintln!("note: second apply: {error}");
     assert!(error.contains("another run holds the lock"), "{error}");
     assert!(error.contains("rdock-setup"), "names the holder: {error}");
     assert!(error.contains("waited 3s"), "{error}");
@@ -560,6 +581,7 @@ fn package_lock_held(host: &str) {
     assert_eq!(run.code, Some(1), "{}", run.text);
     assert!(start.elapsed() < Duration::from_secs(150), "bounded");
     let error = run.error.clone().unwrap_or_default();
+    eprintln!("note: dnf lock held: {error}");
     assert!(error.contains("20s"), "{error}");
     // Nothing changed: the old engine, rpm consistent, docker as it ran.
     assert!(sh(host, "rpm -q docker-ce").contains("-24.0.7-"));
@@ -582,6 +604,7 @@ fn dockerd_frozen(host: &str) {
     assert_eq!(run.code, Some(1), "{}", run.text);
     assert!(elapsed < Duration::from_secs(120), "bounded: {elapsed:?}");
     let error = run.error.clone().unwrap_or_default();
+    eprintln!("note: dockerd frozen: {error}");
     assert!(error.contains("docker"), "{error}");
     next_apply_converges(host, &p, "mirror-d", "dockerd frozen");
 }
@@ -603,6 +626,7 @@ fn etc_docker_full(host: &str) {
     sh(host, "umount /etc/docker && rm -rf /run/rdlab-docker");
     assert_eq!(run.code, Some(1), "{}", run.text);
     let error = run.error.clone().unwrap_or_default();
+    eprintln!("note: full /etc/docker: {error}");
     assert!(error.contains("No space left"), "{error}");
     assert!(!left.contains(".rdock-setup."), "no temp file left: {left}");
     assert_eq!(sh(host, "cat /etc/docker/daemon.json"), before);
@@ -638,6 +662,11 @@ fn link_dropped(controller: &Controller, dropped: &str, other: &str) {
     let hosts = json["hosts"].as_array().unwrap_or_else(|| panic!("{text}"));
     assert_eq!(hosts.len(), 2, "{text}");
     let status = |i: usize| hosts[i]["status"].as_str().unwrap_or_default().to_string();
+    eprintln!(
+        "note: link dropped: {dropped} {}: {}",
+        status(0),
+        hosts[0]["error"].as_str().unwrap_or_default()
+    );
     assert!(
         status(0) == "unreachable" || status(0) == "failed",
         "{dropped}: {text}"
