@@ -605,7 +605,7 @@ fn dockerd_frozen(host: &str) {
     assert!(elapsed < Duration::from_secs(120), "bounded: {elapsed:?}");
     let error = run.error.clone().unwrap_or_default();
     eprintln!("note: dockerd frozen: {error}");
-    assert!(error.contains("docker"), "{error}");
+    assert!(error.contains("no answer within 20s"), "{error}");
     next_apply_converges(host, &p, "mirror-d", "dockerd frozen");
 }
 
