@@ -40,6 +40,14 @@ pub fn wait_healthy(
                     None => return Ok(info),
                     Some(why) => last = why,
                 },
+                // Exit 124: `timeout` (DOCKER_INFO) stopped a `docker info` that said
+                // nothing; without this the reason came out empty for a hung dockerd.
+                None if output.status == Some(124) => {
+                    last = format!(
+                        "`docker info` got no answer within {}s: dockerd runs but does not respond (hung or stopped)",
+                        DOCKER_INFO[1]
+                    )
+                }
                 None => last = format!("docker does not answer: {}", output.stderr.trim()),
             },
             Err(err) => last = err.to_string(),

@@ -387,7 +387,8 @@ fn verify(host: &Host, plan: &Plan, facts: &Facts, options: Options) -> Result<S
             .map(|info| answered(&info))
             .map_err(|why| {
                 Error::other(format!(
-                    "docker does not answer: {why}; see `systemctl status docker` and `journalctl -u docker`"
+                    // `why` already says what docker did; no second "does not answer".
+                    "docker is not healthy: {why}; see `systemctl status docker` and `journalctl -u docker`"
                 ))
             }),
     }
