@@ -81,8 +81,20 @@ fn converge_into(
     }
 
     let mut failed: Option<Error> = None;
+    // A step whose every change was a package the run's transaction already carried
+    // out (held by an earlier step) is done, whatever happens after that transaction.
+    let mut transaction_ran = false;
     for step in &steps {
-        let status = if failed.is_some() {
+        let carried = transaction_ran
+            && step.transaction.is_none()
+            && step.changes_anything()
+            && step
+                .changes
+                .iter()
+                .all(|c| matches!(c, Change::Packages { .. }));
+        let status = if carried && failed.is_none() {
+            StepStatus::Changed
+        } else if failed.is_some() {
             StepStatus::Skipped
         } else if !step.changes_anything() {
             StepStatus::Unchanged
@@ -96,7 +108,10 @@ fn converge_into(
             StepStatus::WouldChange
         } else {
             match apply_step(host, step) {
-                Ok(()) => StepStatus::Changed,
+                Ok(()) => {
+                    transaction_ran |= step.transaction.is_some();
+                    StepStatus::Changed
+                }
                 Err(err) => {
                     failed = Some(err);
                     StepStatus::Failed

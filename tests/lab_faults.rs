@@ -431,6 +431,8 @@ fn signal_during_install(host: &str, signal: &str) {
         "{}",
         report.text
     );
+    // The engine's packages came in with the transaction: the report says so.
+    assert_eq!(report.step("engine").status, "changed", "{}", report.text);
     // No later step ran: daemon.json is the operator's, docker was never started.
     assert_eq!(
         report.step("daemon-json").status,

@@ -363,11 +363,16 @@ impl Host {
             .run_staged(self.root(), stage, argv_for)
             .map_err(|err| {
                 unreachable_or(err, |err| {
-                    Error::other(format!(
-                        "cannot stage {} on {}: {err}",
-                        stage.describe(),
-                        self.name()
-                    ))
+                    if err.kind() == std::io::ErrorKind::TimedOut {
+                        // It was staged; the command ran past its bound.
+                        Error::other(format!("on {}: {err}", self.name()))
+                    } else {
+                        Error::other(format!(
+                            "cannot stage {} on {}: {err}",
+                            stage.describe(),
+                            self.name()
+                        ))
+                    }
                 })
             })?;
         tracing::debug!(host = %self.name(), command = %argv.join(" "), status = ?output.status, "ran on staged files");

@@ -204,6 +204,7 @@ impl Inner {
     ) -> io::Result<std::process::Output> {
         let mut argv = self.ssh_argv();
         argv.push(format!("timeout -k 10 {} {remote}", limit.as_secs().max(1)));
+        let started = std::time::Instant::now();
         tracing::debug!(host = %self.target.display(), command = %remote.lines().next().unwrap_or(""), "ssh");
         let output = bounded::output(
             Command::new(&argv[0])
@@ -238,7 +239,9 @@ impl Inner {
                 &String::from_utf8_lossy(&output.stderr),
             ));
         }
-        if output.status.code() == Some(TIMED_OUT) {
+        // 124 is also what a command's own `timeout` says (the health poll's bounded
+        // `docker info`): only one that ran the whole bound is ours.
+        if output.status.code() == Some(TIMED_OUT) && started.elapsed() >= limit {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
