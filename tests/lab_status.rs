@@ -146,8 +146,10 @@ fn lab_status_reports_drift() {
     ]);
     assert_eq!(human.status.code(), Some(2), "{}", output_text(&human));
     let line = String::from_utf8_lossy(&human.stdout);
+    // The service step owes the reload that applies the file, and says so beside it.
     assert!(
-        line.starts_with("localhost: drift: running: docker runs settings that differ"),
+        line.starts_with("localhost: drift: service: reload docker")
+            && line.contains("running: docker runs settings that differ"),
         "{line}"
     );
 
