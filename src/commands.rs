@@ -79,6 +79,17 @@ impl TargetArgs {
     fn is_fleet(&self) -> bool {
         !self.hosts.is_empty() || self.inventory.is_some()
     }
+
+    /// Commands that change nothing (status, mirrors) go to every host at once: no
+    /// batches, canaries or failure budget.
+    fn read_only_rollout(&self) -> fleet::Rollout {
+        fleet::Rollout {
+            parallel: self.parallel,
+            batch: None,
+            canary: 0,
+            max_fail: None,
+        }
+    }
 }
 
 /// How changes roll out over a fleet.
@@ -159,12 +170,7 @@ pub fn status(args: &StatusArgs) -> Result<i32> {
         yes: false,
         compare_running: true,
     };
-    let rollout = fleet::Rollout {
-        parallel: args.targets.parallel,
-        batch: None,
-        canary: 0,
-        max_fail: None,
-    };
+    let rollout = args.targets.read_only_rollout();
     let human = matches!(args.format, Format::Human);
     let report = run_plan(
         &args.plan,
@@ -318,12 +324,7 @@ pub fn mirrors(args: &MirrorsArgs) -> Result<i32> {
     }
     let reports = if args.targets.is_fleet() {
         let job = |host: &Host, plan: &plan::Plan| crate::mirrors::host_report(host, plan);
-        let rollout = fleet::Rollout {
-            parallel: args.targets.parallel,
-            batch: None,
-            canary: 0,
-            max_fail: None,
-        };
+        let rollout = args.targets.read_only_rollout();
         run_fleet(
             &args.plan,
             &plan,

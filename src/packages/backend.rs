@@ -41,13 +41,6 @@ impl PackageTool {
         argv
     }
 
-    fn with(&self, verb: &str, items: &[String]) -> Vec<String> {
-        let mut argv = self.base();
-        argv.push(verb.to_string());
-        argv.extend(items.iter().cloned());
-        argv
-    }
-
     /// Run a transaction script (`yum shell FILE` / `dnf shell FILE`) on the target.
     /// The excludes of Docker's repo (the hold) do not bind the tool's own transaction.
     pub fn shell(&self, script: &Path) -> Vec<String> {
@@ -81,7 +74,8 @@ impl PackageTool {
 
     /// `yum makecache fast` / `dnf makecache`.
     pub fn makecache(&self) -> Vec<String> {
-        let mut argv = self.with("makecache", &[]);
+        let mut argv = self.base();
+        argv.push("makecache".into());
         if self.manager == PackageManager::Yum {
             argv.push("fast".into());
         }

@@ -79,8 +79,9 @@ pub fn package_names(plan: &Plan) -> Vec<String> {
         .into_iter()
         .map(|(name, _)| name)
         .collect();
-    names.push(ROOTLESS_EXTRAS.to_string());
-    names.dedup();
+    if !names.iter().any(|n| n == ROOTLESS_EXTRAS) {
+        names.push(ROOTLESS_EXTRAS.to_string());
+    }
     names
 }
 
