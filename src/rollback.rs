@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::change::Change;
 use crate::error::{Error, Result};
-use crate::facts::{DAEMON_JSON, DOCKER_UNIT};
+use crate::facts::{DAEMON_JSON, DOCKER_UNIT, lock_spec};
 use crate::health;
 use crate::host::Host;
 use crate::host::probe::{Answer, FileMatch, Query};
@@ -33,11 +33,18 @@ pub fn run(host: &Host, rollback: &Rollback) -> Result<Outcome> {
         .ok_or_else(|| Error::other(format!("{} names no file", file.display())))?;
     let dir = file.parent().unwrap_or(Path::new("/"));
     let wanted = FileMatch::new(dir, &format!("{name}.rdock-setup-"), ".bak");
-    let answers = host.probe(&[
+    // Putting a file back is a change: it waits for a running apply like another apply
+    // would, and keeps the next one out until it is done. A dry-run only reads.
+    let lock = (!rollback.dry_run).then(|| Query::Lock(lock_spec(host.root())));
+    let skip = usize::from(lock.is_some());
+    let mut queries: Vec<Query> = lock.into_iter().collect();
+    queries.extend([
         Query::Files(wanted),
         Query::Read(file.to_path_buf()),
         Query::SystemdOnline,
-    ])?;
+    ]);
+    let answers = host.probe(&queries)?;
+    let answers = answers.get(skip..).unwrap_or_default();
     let (Some(Answer::Files(backups)), Some(Answer::File(current)), Some(Answer::Online(online))) =
         (answers.first(), answers.get(1), answers.get(2))
     else {

@@ -48,3 +48,54 @@ fn a_second_run_waits_then_names_the_holder_and_changes_nothing() {
         "the lock lives outside the tree"
     );
 }
+
+#[test]
+fn a_rollback_waits_for_the_lock_like_an_apply() {
+    let sandbox = Sandbox::centos7();
+    sandbox.write("etc/docker/daemon.json", "{\"debug\": true}\n");
+    sandbox.write(
+        "etc/docker/daemon.json.rdock-setup-20261129T000000Z.bak",
+        "{\"debug\": false}\n",
+    );
+    let root = std::fs::canonicalize(&sandbox.root).unwrap();
+    let root_arg = root.display().to_string();
+    let held = HeldLock::take(
+        &tree_lock_path(&root),
+        "pid 4343 on ops01 as root: rdock-setup apply nightly.toml",
+    );
+    let before = sandbox.digest();
+    let rollback = |extra: &[&str]| {
+        let mut args = vec!["--lock-wait", "1", "rollback", "--root", root_arg.as_str()];
+        args.extend(extra);
+        support::rdock(&args)
+    };
+
+    let blocked = rollback(&["--no-restart"]);
+    let text = support::output_text(&blocked);
+    assert_eq!(blocked.status.code(), Some(1), "{text}");
+    assert!(text.contains("another run holds the lock"), "{text}");
+    assert!(text.contains("pid 4343 on ops01"), "{text}");
+    let after = sandbox.digest();
+    assert!(
+        before == after,
+        "a locked-out rollback changed the tree:\n{}",
+        digest_diff(&before, &after).join("\n")
+    );
+
+    // Showing what would be restored only reads: it does not wait.
+    let dry = rollback(&["--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", support::output_text(&dry));
+
+    drop(held);
+    let done = rollback(&["--no-restart"]);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        support::output_text(&done)
+    );
+    assert_eq!(
+        sandbox.read_string("etc/docker/daemon.json").as_deref(),
+        Some("{\"debug\": false}\n")
+    );
+}
