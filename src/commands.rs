@@ -447,7 +447,7 @@ pub fn versions(plan_path: &Path, root: Option<PathBuf>) -> Result<i32> {
     let problems: Vec<String> = facts
         .distro
         .as_ref()
-        .and_then(|d| d.check())
+        .and_then(checks::distro_problem)
         .into_iter()
         .collect();
     let Some(distro) = facts.distro.as_ref().filter(|_| problems.is_empty()) else {
@@ -642,7 +642,7 @@ pub fn init(path: &Path, root: Option<PathBuf>, family: Option<u32>) -> Result<i
                      centos-release); pass --family el7, el8 or el9",
                 )
             })?;
-            if let Some(problem) = distro.check() {
+            if let Some(problem) = checks::distro_problem(&distro) {
                 return Err(Error::other(format!(
                     "{problem}; to write a plan for another host, pass --family el7, el8 or el9"
                 )));
@@ -650,7 +650,7 @@ pub fn init(path: &Path, root: Option<PathBuf>, family: Option<u32>) -> Result<i
             (distro, facts.machine.clone())
         }
     };
-    if let Some(problem) = distro.check() {
+    if let Some(problem) = checks::distro_problem(&distro) {
         return Err(Error::other(problem));
     }
     crate::init::write_new(path, &crate::init::starter_plan(&distro, &machine))?;

@@ -97,7 +97,7 @@ impl PackageTool {
         ];
         argv.push(match self.manager {
             PackageManager::Yum => format!("--setopt=logfile={}", dir("yum.log")),
-            PackageManager::Dnf => format!("--setopt=logdir={}", dir("log")),
+            PackageManager::Dnf | PackageManager::Apt => format!("--setopt=logdir={}", dir("log")),
         });
         if !self.releasever.is_empty() {
             argv.push(format!("--releasever={}", self.releasever));

@@ -47,9 +47,11 @@ impl RepoSource {
         }
         if let Some(base) = base_url("repo.source", text, "https://mirrors.example.com/docker-ce")?
         {
-            let base = base
-                .strip_suffix("/linux/centos")
-                .or_else(|| base.strip_suffix("/linux/rhel"))
+            // A URL that names a tree (`…/linux/centos`) is cut back to the base: the
+            // tree comes from the target's distribution.
+            let base = crate::checks::distro::RepoTree::ALL
+                .iter()
+                .find_map(|tree| base.strip_suffix(&format!("/linux/{}", tree.dir())))
                 .unwrap_or(&base);
             return Ok(RepoSource {
                 name: None,
@@ -114,8 +116,7 @@ pub fn render_repo_file(
     // The release is written out rather than left as $releasever: RHEL's $releasever
     // ("7Server", "8.9") does not name a directory in Docker's tree.
     let major = distro
-        .major
-        .map(|m| m.to_string())
+        .repo_release()
         .unwrap_or_else(|| "$releasever".into());
     let base = &source.base_url;
     let gpg = u8::from(gpgcheck);

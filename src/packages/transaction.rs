@@ -27,7 +27,7 @@ impl Transaction {
                 (PackageVerb::Install, _) => "install",
                 (PackageVerb::Remove, _) => "remove",
                 (PackageVerb::Upgrade, PackageManager::Yum) => "update",
-                (PackageVerb::Upgrade, PackageManager::Dnf) => "upgrade",
+                (PackageVerb::Upgrade, PackageManager::Dnf | PackageManager::Apt) => "upgrade",
                 (PackageVerb::Downgrade, _) => "downgrade",
             };
             let specs: Vec<String> = items.iter().map(|item| spec(item, manager)).collect();
@@ -82,7 +82,7 @@ fn spec(item: &PackageItem, manager: PackageManager) -> String {
         (Some(evr), PackageManager::Yum) => {
             format!("{}-{}-{}", item.name, evr.version, evr.release)
         }
-        (Some(evr), PackageManager::Dnf) => format!("{}-{evr}", item.name),
+        (Some(evr), PackageManager::Dnf | PackageManager::Apt) => format!("{}-{evr}", item.name),
         (None, _) => item.name.clone(),
     }
 }

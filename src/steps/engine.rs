@@ -120,7 +120,7 @@ pub fn fetch_offer(host: &Host, ctx: &Context) -> Result<Offer> {
          or proxy of the target, and that the tree has linux/{}/{}/",
         ctx.plan.repo.source.base_url,
         ctx.distro.docker_repo_os(),
-        ctx.distro.major.unwrap_or(0),
+        ctx.distro.repo_release().unwrap_or_default(),
     );
     let packages = &package_names(ctx.plan);
     let (argv, output) =
