@@ -4,11 +4,11 @@
 //! A `--root DIR` tree is changed through `chroot DIR apt-get …` (dpkg must run the
 //! packages' maintainer scripts inside the tree) and read from outside
 //! (`dpkg-query --admindir=DIR/var/lib/dpkg`), like rpm's `--root` on EL.
-#![allow(dead_code)] // wired into the steps next
 
 pub mod parse;
 pub mod resolve;
 pub mod source;
+pub mod transaction;
 
 use std::path::Path;
 
