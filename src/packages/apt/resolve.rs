@@ -28,7 +28,7 @@ mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/sources.list.d" && t
 if [ -f "$d/ours/docker.sources" ]; then
   sed "s|@RDOCK_SCRATCH@|$d|g" "$d/ours/docker.sources" > "$d/sources.list.d/docker.sources" || exit 97
 fi
-rd_apt() { rd_t=$1; shift; "$rd_t" -q -o "Dir::Etc::sourcelist=$d/sources.list" -o "Dir::Etc::sourceparts=$d/sources.list.d" -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o "Dir::State::status=$status" -o Debug::NoLocking=true "$@"; }
+rd_apt() { rd_t=$1; shift; "$rd_t" -q -o APT::Sandbox::User=root -o "Dir::Etc::sourcelist=$d/sources.list" -o "Dir::Etc::sourceparts=$d/sources.list.d" -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o "Dir::State::status=$status" -o Debug::NoLocking=true "$@"; }
 rd_apt apt-get -o APT::Update::Error-Mode=any update > "$d/update.log" 2>&1; rd_s=$?
 if [ "$rd_s" != 0 ] || grep -Eq '^(Err:|E:|W: Failed to fetch|W: Some index files failed)' "$d/update.log"; then
   cat "$d/update.log" >&2; exit 100
@@ -175,7 +175,8 @@ pub fn simulate(
 }
 
 /// Docker's public key from `url`, fetched on the target by apt's own downloader
-/// (`apt-helper download-file`: present wherever apt is, unlike curl or wget).
+/// (`apt-helper download-file`: present wherever apt is, unlike curl or wget). It
+/// downloads as root into the private scratch directory, which `_apt` cannot enter.
 pub fn fetch_key(host: &Host, url: &str) -> Result<Vec<u8>> {
     const FETCH: &str =
         "/usr/lib/apt/apt-helper download-file \"$1\" \"$2/gpg\" >&2 && cat \"$2/gpg\"";
