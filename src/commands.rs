@@ -379,7 +379,11 @@ pub fn facts(root: Option<PathBuf>, format: Format) -> Result<i32> {
     let facts = facts::gather(&host, &plan)?;
     match format {
         Format::Json => {
-            let json = serde_json::to_string_pretty(&facts)
+            let mut value = serde_json::to_value(&facts)
+                .map_err(|err| Error::other(format!("cannot render facts: {err}")))?;
+            value["verdict"] = serde_json::to_value(facts.distro.as_ref().map(|d| d.verdict()))
+                .map_err(|err| Error::other(format!("cannot render facts: {err}")))?;
+            let json = serde_json::to_string_pretty(&value)
                 .map_err(|err| Error::other(format!("cannot render facts: {err}")))?;
             print(&format!("{json}\n"));
         }
@@ -396,6 +400,9 @@ pub fn facts(root: Option<PathBuf>, format: Format) -> Result<i32> {
                 })
                 .unwrap_or_else(|| "unknown".into());
             out.push_str(&format!("distribution: {distro}\n"));
+            if let Some(verdict) = facts.distro.as_ref().map(|d| d.verdict()) {
+                out.push_str(&format!("verdict:      {}\n", describe_verdict(&verdict)));
+            }
             out.push_str(&format!(
                 "kernel:       {} {}\n",
                 facts.kernel_release, facts.machine
@@ -430,6 +437,28 @@ pub fn facts(root: Option<PathBuf>, format: Format) -> Result<i32> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// One line: "supported: Docker's debian tree, suite bookworm, apt-get" or the reason.
+fn describe_verdict(verdict: &checks::distro::Verdict) -> String {
+    let Some(platform) = &verdict.platform else {
+        return format!("refused: {}", verdict.reason.as_deref().unwrap_or(""));
+    };
+    let tree = match (platform.tree, &platform.repo_release, &platform.suite) {
+        (Some(tree), Some(release), _) => format!("Docker's {tree} tree, release {release}"),
+        (Some(tree), None, Some(suite)) => format!("Docker's {tree} tree, suite {suite}"),
+        (Some(tree), None, None) => format!("Docker's {tree} tree"),
+        (None, _, _) => format!(
+            "no Docker tree; its own {} only (source = \"distro\")",
+            platform.distro_engine.join(", ")
+        ),
+    };
+    let mapping = platform
+        .mapping
+        .as_deref()
+        .map(|m| format!("; {m}"))
+        .unwrap_or_default();
+    format!("supported: {tree}, {}{mapping}", platform.manager)
 }
 
 fn present(bytes: &Option<Vec<u8>>) -> String {

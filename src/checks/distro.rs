@@ -272,6 +272,12 @@ impl Distro {
             ))
         };
         match self.id.as_str() {
+            // Testing and unstable carry the next release's codename and no VERSION_ID.
+            "debian" if self.version_id.is_empty() => refuse(format!(
+                "Debian testing or unstable (no VERSION_ID): Docker builds for stable \
+                 releases only; use Debian {}",
+                apt_suites::supported_list(AptTree::Debian)
+            )),
             "debian" => self.apt_platform(AptTree::Debian, self.version_codename.as_deref()),
             "ubuntu" => self.apt_platform(
                 AptTree::Ubuntu,
@@ -559,6 +565,33 @@ impl Distro {
     }
 }
 
+/// The verdict on a distribution as `facts` shows it: supported with its platform,
+/// or refused with the reason; and whether Docker's own repo can serve it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Verdict {
+    pub supported: bool,
+    pub platform: Option<Platform>,
+    /// Why it is refused (or, when supported, why Docker's repo cannot serve it).
+    pub reason: Option<String>,
+}
+
+impl Distro {
+    pub fn verdict(&self) -> Verdict {
+        match self.platform() {
+            Ok(platform) => Verdict {
+                supported: true,
+                platform: Some(platform),
+                reason: self.check(),
+            },
+            Err(reason) => Verdict {
+                supported: false,
+                platform: None,
+                reason: Some(reason),
+            },
+        }
+    }
+}
+
 /// Where the engine packages come from, as far as the distribution check cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RepoKind {
@@ -678,6 +711,9 @@ mod tests {
         assert!(bionic.check().unwrap().contains("24.04 (noble)"));
         let sid = Distro::from_os_release("ID=debian\nVERSION_CODENAME=forky\n").unwrap();
         assert!(sid.check().unwrap().contains("testing"));
+        let next =
+            Distro::from_os_release("ID=debian\nVERSION_ID=14\nVERSION_CODENAME=forky\n").unwrap();
+        assert!(next.check().unwrap().contains("newer than this tool"));
     }
 
     #[test]
