@@ -328,3 +328,50 @@ fn distro_source_keeps_docker_io_and_writes_no_docker_repo() {
     assert_eq!(step("daemon-json").1, "would_change", "{report:?}");
     assert_same(&before, &apt.root, "the dry-run");
 }
+
+/// README's playbook with Docker's repo instead of the distribution's engine: the plan
+/// replaces docker.io with docker-ce and shows the source file it writes.
+#[test]
+fn the_readme_playbook_with_dockers_repo_replaces_docker_io() {
+    let repo = apt_repo().scope();
+    let apt = AptRoot::debian12();
+    let playbook = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/playbooks/docker-host.toml"
+    ))
+    .unwrap();
+    assert!(playbook.contains("\nsource = \"distro\"\n"));
+    let plan = apt.root.with_file_name("docker-host.toml");
+    std::fs::write(
+        &plan,
+        playbook.replace(
+            "\nsource = \"distro\"\n",
+            &format!("\nsource = \"{}\"\n", repo.base_url),
+        ),
+    )
+    .unwrap();
+    let before = digest(&apt.root);
+    let out = rdock(&[
+        "apply",
+        plan.to_str().unwrap(),
+        "--root",
+        apt.path(),
+        "--dry-run",
+    ]);
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("remove docker.io 20.10.24"), "{text}");
+    assert!(
+        text.contains("install docker-ce 5:26.1.4-1~debian.12~bookworm"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+++ /etc/apt/sources.list.d/docker.sources"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("+URIs: {}/linux/debian", repo.base_url)),
+        "{text}"
+    );
+    assert_same(&before, &apt.root, "the dry-run");
+}
