@@ -14,7 +14,7 @@ use crate::packages::backend::{PackageTool, RPM_QUERY_FORMAT, parse_rpm_query};
 use crate::packages::mirrors::REPO_FILE;
 use crate::packages::os_repos::{DEAD_HOSTS, OsRepoSource, REPOS_DIR};
 use crate::packages::repo_file;
-use crate::packages::transaction::{Expect, Transaction, failing_repos, problems};
+use crate::packages::transaction::{Expect, Transaction, failing_repos, problems, unmet};
 
 /// The transaction and the tool that runs it; held by the first step whose packages
 /// it carries, and run by the runner before that step's other changes.
@@ -206,27 +206,7 @@ pub fn apply(host: &Host, run: &PackageRun) -> Result<()> {
     let mut query = vec!["-q", "--qf", RPM_QUERY_FORMAT];
     query.extend(expectations.iter().map(|(name, _)| name.as_str()));
     let installed = parse_rpm_query(&host.run(host.rpm_argv(&query))?.stdout);
-    let wrong: Vec<String> = expectations
-        .iter()
-        .filter_map(|(name, expect)| {
-            let have = installed.get(name);
-            let fine = match expect {
-                Expect::Absent => have.is_none(),
-                Expect::Present => have.is_some(),
-                Expect::At(evr) => have == Some(evr),
-            };
-            (!fine).then(|| {
-                let have = have
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "not installed".into());
-                match expect {
-                    Expect::Absent => format!("{name} is still installed ({have})"),
-                    Expect::Present => format!("{name} is {have}"),
-                    Expect::At(evr) => format!("{name} is {have}, not {evr}"),
-                }
-            })
-        })
-        .collect();
+    let wrong = unmet(&expectations, &|name| installed.get(name).cloned());
     if wrong.is_empty() {
         return Ok(());
     }

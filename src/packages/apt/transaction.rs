@@ -9,7 +9,7 @@ use super::parse::{self, Simulation};
 use super::resolve::{self, Sources};
 use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::packages::transaction::{Expect, Transaction};
+use crate::packages::transaction::{Expect, Transaction, unmet};
 
 /// Prove the transaction; apt's words when it cannot be done. What apt would do
 /// beyond the plan (remove a package the plan does not name, install another
@@ -81,27 +81,9 @@ pub fn apply(host: &Host, apt: &AptTool, transaction: &Transaction) -> Result<()
     let expectations = transaction.expectations();
     let names: Vec<String> = expectations.iter().map(|(n, _)| n.clone()).collect();
     let installed = parse::installed(&host.run(apt.query(&names))?.stdout);
-    let wrong: Vec<String> = expectations
-        .iter()
-        .filter_map(|(name, expect)| {
-            let have = installed.get(name).map(|e| &e.version);
-            let fine = match expect {
-                Expect::Absent => have.is_none(),
-                Expect::Present => have.is_some(),
-                Expect::At(evr) => have == Some(evr),
-            };
-            (!fine).then(|| {
-                let have = have
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "not installed".into());
-                match expect {
-                    Expect::Absent => format!("{name} is still installed ({have})"),
-                    Expect::Present => format!("{name} is {have}"),
-                    Expect::At(evr) => format!("{name} is {have}, not {evr}"),
-                }
-            })
-        })
-        .collect();
+    let wrong = unmet(&expectations, &|name| {
+        installed.get(name).map(|entry| entry.version.clone())
+    });
     if wrong.is_empty() && output.success() {
         return Ok(());
     }
