@@ -415,3 +415,47 @@ fn over_ssh_the_apt_host_converges_and_then_costs_one_command() {
     let commands = lab.servers[0].commands();
     assert_eq!(commands.len(), 1, "a converged apt host ran {commands:?}");
 }
+
+/// What apt adds to the transaction (a dependency the plan does not name: here
+/// containerd.io, which docker-ce depends on) is in the plan before apply does it.
+#[test]
+fn dependencies_apt_pulls_in_are_in_the_plan() {
+    let repo = apt_repo().scope();
+    let apt = AptRoot::debian12();
+    let plan = apt.root.with_file_name("deps.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[repo]\nsource = \"{}\"\n\n[engine]\nversion = \"26.1\"\npackages = [\"docker-ce\", \"docker-ce-cli\"]\nplugins = []\n",
+            repo.base_url
+        ),
+    )
+    .unwrap();
+    let dry = rdock(&[
+        "apply",
+        plan.to_str().unwrap(),
+        "--root",
+        apt.path(),
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert!(dry.status.success(), "{}", output_text(&dry));
+    let report = json(&dry);
+    let notes: Vec<String> = report["hosts"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["notes"].as_array().cloned().unwrap_or_default())
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        notes.contains(
+            &"apt also installs what these depend on: containerd.io 1.6.33-1".to_string()
+        ),
+        "{notes:?}"
+    );
+    let out = rdock(&["apply", plan.to_str().unwrap(), "--root", apt.path()]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert_eq!(apt.installed("containerd.io").as_deref(), Some("1.6.33-1"));
+}

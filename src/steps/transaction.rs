@@ -103,16 +103,17 @@ pub fn repo_files_after(
 
 /// Prove, touching nothing of the target, that the transaction resolves against the
 /// repos as they will be: a `--assumeno` run of the same script in a scratch root that
-/// holds a copy of the target's rpm database and those repo files.
+/// holds a copy of the target's rpm database and those repo files. Returns notes on
+/// what the package manager adds (apt: the dependencies it pulls in).
 pub fn prove(
     host: &Host,
     ctx: &Context,
     run: &PackageRun,
     repo_files: &[(String, Vec<u8>)],
     os_repos: &StepPlan,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     if let Some(apt) = run.tool.apt() {
-        return prove_apt(ctx, host, &apt, run).map(|_| ());
+        return prove_apt(ctx, host, &apt, run);
     }
     let script = run.transaction.script(run.tool.manager);
     let mut stage = Stage::default();
@@ -140,7 +141,7 @@ pub fn prove(
     .iter()
     .any(|m| text.contains(m));
     if found.is_empty() && resolved {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let found = if found.is_empty() {
         let tail: Vec<String> = text
@@ -170,7 +171,7 @@ pub fn prove(
 
 /// apt: the proof runs against the host's own sources plus Docker's source as the repo
 /// step writes it (with the keyring it installs), in a scratch directory.
-fn prove_apt(ctx: &Context, host: &Host, apt: &AptTool, run: &PackageRun) -> Result<()> {
+fn prove_apt(ctx: &Context, host: &Host, apt: &AptTool, run: &PackageRun) -> Result<Vec<String>> {
     let docker = match (repo::apt_source(ctx)?, &ctx.repo_key) {
         (Some(_), Some(key)) => Some((
             apt::resolve::staged_source(&repo::rendered(ctx)),
@@ -189,7 +190,7 @@ fn prove_apt(ctx: &Context, host: &Host, apt: &AptTool, run: &PackageRun) -> Res
         &run.transaction,
         &hint,
     )
-    .map(|_| ())
+    .map(|sim| apt::transaction::dependencies(&sim, &run.transaction))
 }
 
 /// Run the transaction on the target, then ask rpm whether every package ended where

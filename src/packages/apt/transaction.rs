@@ -12,8 +12,9 @@ use crate::host::Host;
 use crate::packages::transaction::{Expect, Transaction, unmet};
 
 /// Prove the transaction; apt's words when it cannot be done. What apt would do
-/// beyond the plan (remove a package the plan does not name, install another
-/// version) is refused too: the dry-run must say exactly what apply does.
+/// against the plan (remove a package the plan does not name, install another version
+/// of one it names) is refused too; what it adds (dependencies the plan does not name)
+/// is said (`dependencies`): the dry-run must say exactly what apply does.
 pub fn prove(
     host: &Host,
     apt: &AptTool,
@@ -51,12 +52,12 @@ pub fn prove(
         }
     }
     for (name, version) in &sim.install {
-        match expectations.iter().find(|(n, _)| n == name) {
-            Some((_, Expect::At(evr))) if evr.to_string() != *version => beyond.push(format!(
+        if let Some((_, Expect::At(evr))) = expectations.iter().find(|(n, _)| n == name)
+            && evr.to_string() != *version
+        {
+            beyond.push(format!(
                 "apt would install {name} {version}, not the plan's {evr}"
-            )),
-            Some(_) => {}
-            None => beyond.push(format!("apt would also install {name} {version}")),
+            ));
         }
     }
     if beyond.is_empty() {
@@ -66,11 +67,30 @@ pub fn prove(
         what,
         problems: beyond,
         repos: Vec::new(),
-        hint: "the transaction would do more than the plan says: name those packages in \
-               [cleanup] remove or [engine] packages (or remove what depends on the old \
-               ones), then rerun; nothing was changed"
+        hint: "the transaction would do other than the plan says: name the packages apt \
+               would remove in [cleanup] remove (or remove what depends on the old ones \
+               first), or pin the versions apt can install, then rerun; nothing was changed"
             .into(),
     })
+}
+
+/// The packages apt installs beyond the plan's (what the planned ones depend on and the
+/// host lacks), as a note for the report; none: no note.
+pub fn dependencies(sim: &Simulation, transaction: &Transaction) -> Vec<String> {
+    let planned = transaction.expectations();
+    let extra: Vec<String> = sim
+        .install
+        .iter()
+        .filter(|(name, _)| !planned.iter().any(|(n, _)| n == name))
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect();
+    if extra.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "apt also installs what these depend on: {}",
+        extra.join(", ")
+    )]
 }
 
 /// Run the transaction on the target, then ask dpkg whether every package ended
