@@ -459,3 +459,35 @@ fn dependencies_apt_pulls_in_are_in_the_plan() {
     assert!(out.status.success(), "{}", output_text(&out));
     assert_eq!(apt.installed("containerd.io").as_deref(), Some("1.6.33-1"));
 }
+
+/// The machine's own apt hooks run nothing in the scratch runs of a dry-run: a hook
+/// of `apt-get update` (given here through APT_CONFIG, which apt reads first, as it
+/// would read /etc/apt/apt.conf.d) leaves no trace.
+#[test]
+fn a_dry_run_runs_no_apt_hook_of_the_machine() {
+    let repo = apt_repo().scope();
+    let apt = AptRoot::debian12();
+    let plan = plan(&apt.root, &repo.base_url, "26.1");
+    let marker = apt.root.with_file_name("hook-ran");
+    let config = apt.root.with_file_name("hook.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "APT::Update::Post-Invoke-Success {{ \"touch {m}\"; }};\nAPT::Update::Post-Invoke {{ \"touch {m}\"; }};\n",
+            m = marker.display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = support::rdock_cmd(&[
+        "apply",
+        plan.to_str().unwrap(),
+        "--root",
+        apt.path(),
+        "--dry-run",
+    ]);
+    cmd.env("APT_CONFIG", &config);
+    let out = support::run_retrying_etxtbsy(cmd);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("install docker-ce"));
+    assert!(!marker.exists(), "an apt hook ran during the dry-run");
+}

@@ -28,7 +28,7 @@ mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/sources.list.d" && t
 if [ -f "$d/ours/docker.sources" ]; then
   sed "s|@RDOCK_SCRATCH@|$d|g" "$d/ours/docker.sources" > "$d/sources.list.d/docker.sources" || exit 97
 fi
-rd_apt() { rd_t=$1; shift; "$rd_t" -q -o APT::Sandbox::User=root -o "Dir::Etc::sourcelist=$d/sources.list" -o "Dir::Etc::sourceparts=$d/sources.list.d" -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o "Dir::State::status=$status" -o Debug::NoLocking=true "$@"; }
+rd_apt() { rd_t=$1; shift; "$rd_t" -q -c "$d/hooks-off.conf" -o APT::Sandbox::User=root -o "Dir::Etc::sourcelist=$d/sources.list" -o "Dir::Etc::sourceparts=$d/sources.list.d" -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o "Dir::State::status=$status" -o Debug::NoLocking=true "$@"; }
 rd_apt apt-get -o APT::Update::Error-Mode=any update > "$d/update.log" 2>&1; rd_s=$?
 if [ "$rd_s" != 0 ] || grep -Eq '^(Err:|E:|W: Failed to fetch|W: Some index files failed)' "$d/update.log"; then
   cat "$d/update.log" >&2; exit 100
@@ -48,8 +48,19 @@ pub enum Sources {
     Target { docker: Option<(Vec<u8>, Vec<u8>)> },
 }
 
+/// Read after the machine's own apt configuration (`-c`): the hooks it may set run
+/// nothing in the scratch runs. A hook of `apt-get update` (refresh a software catalogue,
+/// touch a stamp, clean /var/cache/apt) would otherwise change the machine during a
+/// dry-run.
+const HOOKS_OFF: &str = "#clear APT::Update::Pre-Invoke;\n#clear APT::Update::Post-Invoke;\n\
+                         #clear APT::Update::Post-Invoke-Success;\n#clear DPkg::Pre-Invoke;\n\
+                         #clear DPkg::Post-Invoke;\n#clear DPkg::Pre-Install-Pkgs;\n";
+
 fn stage(sources: &Sources) -> Stage {
     let mut stage = Stage::default();
+    stage
+        .files
+        .push(("hooks-off.conf".into(), HOOKS_OFF.as_bytes().to_vec()));
     let docker = match sources {
         Sources::DockerOnly { source, keyring } => Some((source, keyring)),
         Sources::Target { docker } => {
