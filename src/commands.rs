@@ -12,7 +12,7 @@ use crate::packages::backend::PackageTool;
 use crate::report::HostReport;
 use crate::report::{HostStatus, Report};
 use crate::runner::{self, Options};
-use crate::steps::{Context, engine};
+use crate::steps::{Context, engine, repo};
 use crate::{checks, drift, facts, fleet, inventory, plan, recap};
 
 #[derive(clap::Args)]
@@ -486,13 +486,16 @@ pub fn versions(plan_path: &Path, root: Option<PathBuf>) -> Result<i32> {
             problems
         }));
     };
-    let ctx = Context {
+    let mut ctx = Context {
         plan: &plan,
         facts: &facts,
         distro,
         tool: PackageTool::new(distro.package_manager(), host.root(), distro.major),
+        distro_suite: distro.suite(),
+        repo_key: None,
         backup_suffix: String::new(),
     };
+    ctx.repo_key = repo::resolve_key(&host, &ctx)?;
     let offer = engine::fetch_offer(&host, &ctx)?;
     let installed = facts.installed.get("docker-ce");
     let resolved = engine::resolve(&plan.engine.version, installed, &offer).ok();

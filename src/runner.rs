@@ -258,13 +258,16 @@ fn plan_steps(
         notes: Vec::new(),
     });
 
-    let ctx = Context {
+    let mut ctx = Context {
         plan,
         facts,
         distro,
         tool: PackageTool::new(distro.package_manager(), host.root(), distro.major),
+        distro_suite: distro.suite(),
+        repo_key: None,
         backup_suffix: backup_suffix(),
     };
+    ctx.repo_key = repo::resolve_key(host, &ctx)?;
     let os_repos = os_repos::check(&ctx)?;
     let repo = repo::check(&ctx);
     let mut cleanup = cleanup::check(&ctx);

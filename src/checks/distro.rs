@@ -451,8 +451,6 @@ impl Distro {
 
     /// Old packages removed before the distribution's own engine goes in: the same
     /// list less that engine and what it depends on.
-    // Read by `[repo] source = "distro"` (issue 11, item 3), built on the apt branch.
-    #[allow(dead_code)]
     pub fn old_packages_beside_distro_engine(&self) -> Vec<String> {
         let Ok(platform) = self.platform() else {
             return self.default_old_packages();
@@ -599,9 +597,8 @@ impl Distro {
 pub enum RepoKind {
     /// Docker's repo (download.docker.com or a mirror of its tree).
     Docker,
-    /// The distribution's own packages, through the repos the host already has.
-    // Chosen by `[repo] source = "distro"` (issue 11, item 3), built on the apt branch.
-    #[allow(dead_code)]
+    /// The distribution's own packages, through the repos the host already has
+    /// (`[repo] source = "distro"`).
     Distro,
 }
 

@@ -15,7 +15,11 @@ use crate::plan::Plan;
 pub fn preflight(plan: &Plan, facts: &Facts) -> Vec<String> {
     let mut problems = Vec::new();
     match &facts.distro {
-        Some(distro) => problems.extend(distro_problem(distro)),
+        Some(distro) => problems.extend(distro.check_for(if plan.repo.source.is_distro() {
+            distro::RepoKind::Distro
+        } else {
+            distro::RepoKind::Docker
+        })),
         None => problems.push(
             "distribution: none of /etc/os-release, /etc/redhat-release, /etc/centos-release \
              names one; is this an EL host (or, with --root, an EL tree)?"
@@ -31,22 +35,7 @@ pub fn preflight(plan: &Plan, facts: &Facts) -> Vec<String> {
     problems
 }
 
-/// Why this build cannot serve `distro`, if it cannot: the distribution's verdict,
-/// then what this build lacks for it.
+/// Why `distro` cannot take Docker's repo, if it cannot.
 pub fn distro_problem(distro: &distro::Distro) -> Option<String> {
-    distro.check().or_else(|| apt_backend_missing(distro))
-}
-
-/// The distro model knows Debian and Ubuntu before the apt backend exists: until it
-/// lands (issue 11, item 1), such a host is refused here rather than handed to yum.
-fn apt_backend_missing(distro: &distro::Distro) -> Option<String> {
-    (distro.package_manager() == distro::PackageManager::Apt).then(|| {
-        format!(
-            "distribution: {} is recognised (Docker's {} tree, suite {}), but this build \
-             has no apt backend yet",
-            distro.pretty_name,
-            distro.docker_repo_os(),
-            distro.suite().unwrap_or_default()
-        )
-    })
+    distro.check()
 }

@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Context, StepPlan};
+use super::{Context, StepPlan, repo};
 use crate::change::Change;
 use crate::error::{Error, Result};
 use crate::facts::RPMDB_DIRS;
 use crate::host::{Host, Stage};
+use crate::packages::apt::{self, AptTool};
 use crate::packages::backend::{PackageTool, RPM_QUERY_FORMAT, parse_rpm_query};
 use crate::packages::mirrors::REPO_FILE;
 use crate::packages::os_repos::{DEAD_HOSTS, OsRepoSource, REPOS_DIR};
@@ -110,6 +111,9 @@ pub fn prove(
     repo_files: &[(String, Vec<u8>)],
     os_repos: &StepPlan,
 ) -> Result<()> {
+    if let Some(apt) = run.tool.apt() {
+        return prove_apt(ctx, host, &apt, run).map(|_| ());
+    }
     let script = run.transaction.script(run.tool.manager);
     let mut stage = Stage::default();
     stage.files.push((SCRIPT.to_string(), script.into_bytes()));
@@ -164,9 +168,36 @@ pub fn prove(
     ))
 }
 
+/// apt: the proof runs against the host's own sources plus Docker's source as the repo
+/// step writes it (with the keyring it installs), in a scratch directory.
+fn prove_apt(ctx: &Context, host: &Host, apt: &AptTool, run: &PackageRun) -> Result<()> {
+    let docker = match (repo::apt_source(ctx)?, &ctx.repo_key) {
+        (Some(_), Some(key)) => Some((
+            apt::resolve::staged_source(&repo::rendered(ctx)),
+            key.clone(),
+        )),
+        _ => None,
+    };
+    let hint = format!(
+        "read what apt said above; the target is untouched. Docker's repo is [repo] source = {}",
+        ctx.plan.repo.source.describe()
+    );
+    apt::transaction::prove(
+        host,
+        apt,
+        &apt::resolve::Sources::Target { docker },
+        &run.transaction,
+        &hint,
+    )
+    .map(|_| ())
+}
+
 /// Run the transaction on the target, then ask rpm whether every package ended where
 /// the plan put it: yum/dnf's shell reports some failures only in words.
 pub fn apply(host: &Host, run: &PackageRun) -> Result<()> {
+    if let Some(apt) = run.tool.apt() {
+        return apt::transaction::apply(host, &apt, &run.transaction);
+    }
     let script = run.transaction.script(run.tool.manager);
     let (argv, output) = host.run_with_file(SCRIPT, script.as_bytes(), &|dir| {
         run.tool.shell(&dir.join(SCRIPT))

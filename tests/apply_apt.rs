@@ -1,0 +1,377 @@
+//! Acceptance (issue 11, a): the apt backend against real dpkg and apt, on a Debian 12
+//! root made by debootstrap that holds Debian's docker.io and an operator's
+//! daemon.json, and a signed docker-ce-style apt repo served on loopback (see
+//! tests/support/apt.rs). The Ubuntu case is the same tree presented as Ubuntu 22.04
+//! through its release files. Nothing is faked: apt-get runs in the tree (chroot),
+//! dpkg-query reads its database, gpg signed the repo.
+
+mod support;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use support::apt::{AptRoot, OPERATOR_DAEMON_JSON, apt_repo};
+
+use support::{digest_diff, output_text, rdock, tree_digest};
+
+/// What apt and dpkg could change in a tree, in detail: /etc and /var (dpkg's
+/// status and info, apt's lists, caches and logs). Files under /usr change only
+/// through dpkg, whose status would differ first.
+fn digest(root: &Path) -> BTreeMap<PathBuf, String> {
+    let mut all = BTreeMap::new();
+    for top in ["etc", "var"] {
+        for (path, entry) in tree_digest(&root.join(top)) {
+            all.insert(Path::new(top).join(path), entry);
+        }
+    }
+    all
+}
+
+fn assert_same(before: &BTreeMap<PathBuf, String>, root: &Path, what: &str) {
+    let diff = digest_diff(before, &digest(root));
+    assert!(
+        diff.is_empty(),
+        "{what} changed the tree:\n{}",
+        diff.join("\n")
+    );
+}
+
+/// The plan, written beside the tree (never into it).
+fn plan(root: &Path, source: &str, version: &str) -> PathBuf {
+    let path = root.with_file_name("plan.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[repo]\nsource = \"{source}\"\n\n[engine]\nversion = \"{version}\"\n\n\
+             [mirrors]\ncheck = \"off\"\n\n[daemon]\nregistry-mirrors = [\"https://mirror.example.com\"]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", output_text(out)))
+}
+
+/// (id, summary) of every step but verify, whose wording differs by design.
+fn steps(report: &Value) -> Vec<(String, String, String)> {
+    report["hosts"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["id"] != "verify")
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+                s["summary"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The commands a `-vv` run started on the target, from its debug log.
+fn commands(out: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(strip_ansi)
+        .filter_map(|l| l.split_once("command=").map(|(_, c)| c.to_string()))
+        .collect()
+}
+
+/// The log without its colours.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn docker_repo_replaces_docker_io_as_the_dry_run_said_then_nothing() {
+    let repo = apt_repo().scope();
+    let apt = AptRoot::debian12();
+    let plan = plan(&apt.root, &repo.base_url, "26.1");
+    let plan = plan.to_str().unwrap();
+    let before = digest(&apt.root);
+    assert!(
+        apt.installed("docker.io").is_some(),
+        "the image holds docker.io"
+    );
+
+    let dry = rdock(&[
+        "apply",
+        plan,
+        "--root",
+        apt.path(),
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert!(dry.status.success(), "{}", output_text(&dry));
+    assert_same(&before, &apt.root, "the dry-run");
+    let predicted = steps(&json(&dry));
+
+    let applied = rdock(&["apply", plan, "--root", apt.path(), "--format", "json"]);
+    assert!(applied.status.success(), "{}", output_text(&applied));
+    let done = steps(&json(&applied));
+    // Step by step the same summaries; every "would change" became "changed".
+    assert_eq!(predicted.len(), done.len());
+    for (p, d) in predicted.iter().zip(&done) {
+        assert_eq!((&p.0, &p.2), (&d.0, &d.2), "{p:?} vs {d:?}");
+        let want = if p.1 == "would_change" {
+            "changed"
+        } else {
+            p.1.as_str()
+        };
+        assert_eq!(d.1, want, "{d:?}");
+    }
+    let engine = &done.iter().find(|s| s.0 == "engine").unwrap().2;
+    assert!(
+        engine.contains("install docker-ce 5:26.1.4-1~debian.12~bookworm"),
+        "{engine}"
+    );
+
+    // docker.io and its containerd/runc are gone, docker-ce is at the plan's version
+    // and held with its companions.
+    assert_eq!(apt.installed("docker.io"), None);
+    assert_eq!(apt.installed("containerd"), None);
+    let have = apt.dpkg(&["docker-ce", "docker-ce-cli", "containerd.io"]);
+    assert_eq!(
+        have["docker-ce"],
+        ("5:26.1.4-1~debian.12~bookworm".into(), "hi".into())
+    );
+    assert_eq!(have["docker-ce-cli"].0, "5:26.1.4-1~debian.12~bookworm");
+    assert_eq!(have["containerd.io"], ("1.6.33-1".into(), "hi".into()));
+    // The source file and its keyring, from the same source.
+    let source = apt.read("etc/apt/sources.list.d/docker.sources").unwrap();
+    assert!(
+        source.contains(&format!("URIs: {}/linux/debian\n", repo.base_url)),
+        "{source}"
+    );
+    assert!(source.contains("Suites: bookworm\n") && source.contains("Architectures: amd64\n"));
+    assert!(source.contains("Signed-By: /etc/apt/keyrings/docker.asc\n"));
+    let key = std::fs::read(apt_repo().dir.join("linux/debian/gpg")).unwrap();
+    assert_eq!(
+        std::fs::read(apt.root.join("etc/apt/keyrings/docker.asc")).unwrap(),
+        key
+    );
+    // The operator's keys are kept, in place, beside the plan's.
+    let daemon: Value = serde_json::from_str(&apt.read("etc/docker/daemon.json").unwrap()).unwrap();
+    let operator: Value = serde_json::from_str(OPERATOR_DAEMON_JSON).unwrap();
+    for (key, value) in operator.as_object().unwrap() {
+        assert_eq!(&daemon[key], value, "{key}");
+    }
+    assert_eq!(daemon["registry-mirrors"][0], "https://mirror.example.com");
+
+    // A second run changes nothing and runs no apt command: the fact queries only,
+    // and the repo is not asked.
+    let asked = repo.requests().len();
+    let again = rdock(&[
+        "-vv",
+        "apply",
+        plan,
+        "--root",
+        apt.path(),
+        "--format",
+        "json",
+    ]);
+    assert!(again.status.success(), "{}", output_text(&again));
+    let report = json(&again);
+    assert_eq!(report["hosts"][0]["status"], "ok", "{report}");
+    let ran = commands(&again);
+    assert!(ran.iter().any(|c| c.starts_with("dpkg-query")), "{ran:?}");
+    for command in &ran {
+        let first = command.split_whitespace().next().unwrap_or("");
+        assert!(
+            ["dpkg-query", "chroot", "systemctl", "rpm"].contains(&first)
+                && !command.contains("apt-get")
+                && !command.contains("apt-cache")
+                && !command.contains("apt-mark"),
+            "a converged run ran {command}"
+        );
+    }
+    assert_eq!(
+        repo.requests().len(),
+        asked,
+        "a converged run asked the repo"
+    );
+}
+
+#[test]
+fn a_pinned_version_the_repo_does_not_offer_fails_before_any_change() {
+    let repo = apt_repo().scope();
+    let apt = AptRoot::debian12();
+    let plan = plan(&apt.root, &repo.base_url, "=25.0.9");
+    let before = digest(&apt.root);
+    for dry in [true, false] {
+        let mut args = vec!["apply", plan.to_str().unwrap(), "--root", apt.path()];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = rdock(&args);
+        let text = output_text(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains("5:26.1.4-1~debian.12~bookworm, 5:25.0.5-1~debian.12~bookworm, 5:24.0.7-1~debian.12~bookworm"),
+            "the offers are listed: {text}"
+        );
+        assert_same(&before, &apt.root, &format!("a run (dry-run {dry})"));
+    }
+}
+
+#[test]
+fn an_unreachable_repo_fails_in_apts_words_in_dry_run_and_apply() {
+    // The repo answers the key (fetched from the same source) but no index: a mirror
+    // that lost its dists/ tree. Then a port where nothing listens at all.
+    let apt = AptRoot::debian12();
+    let dead = format!("http://127.0.0.1:{}", support::free_port());
+    let plan = plan(&apt.root, &dead, "26.1");
+    let before = digest(&apt.root);
+    for dry in [true, false] {
+        let mut args = vec!["apply", plan.to_str().unwrap(), "--root", apt.path()];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = rdock(&args);
+        let text = output_text(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains("Connection refused") || text.contains("Could not connect"),
+            "{text}"
+        );
+        assert_same(&before, &apt.root, &format!("a run (dry-run {dry})"));
+    }
+    let repo = apt_repo().scope();
+    let missing = format!("{}/_missing_dists", repo.base_url);
+    let plan_missing = plan.with_file_name("missing.toml");
+    std::fs::write(
+        &plan_missing,
+        std::fs::read_to_string(&plan)
+            .unwrap()
+            .replace(&dead, &missing),
+    )
+    .unwrap();
+    let out = rdock(&[
+        "apply",
+        plan_missing.to_str().unwrap(),
+        "--root",
+        apt.path(),
+        "--dry-run",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert_same(
+        &before,
+        &apt.root,
+        "a dry-run against a tree without dists/",
+    );
+}
+
+#[test]
+fn ubuntu_takes_its_own_tree_and_suite() {
+    let repo = apt_repo().scope();
+    let apt = AptRoot::ubuntu2204();
+    let plan = plan(&apt.root, &repo.base_url, "24.0");
+    let out = rdock(&["apply", plan.to_str().unwrap(), "--root", apt.path()]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert_eq!(
+        apt.installed("docker-ce").as_deref(),
+        Some("5:24.0.7-1~ubuntu.22.04~jammy")
+    );
+    let source = apt.read("etc/apt/sources.list.d/docker.sources").unwrap();
+    assert!(
+        source.contains("/linux/ubuntu\nSuites: jammy\n"),
+        "{source}"
+    );
+    assert!(
+        repo.requests()
+            .iter()
+            .any(|r| r.starts_with("/linux/ubuntu/dists/jammy/"))
+    );
+}
+
+#[test]
+fn distro_source_keeps_docker_io_and_writes_no_docker_repo() {
+    let apt = AptRoot::debian12();
+    let plan = plan(&apt.root, "distro", "latest");
+    let before = digest(&apt.root);
+    let out = rdock(&[
+        "apply",
+        plan.to_str().unwrap(),
+        "--root",
+        apt.path(),
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let report = steps(&json(&out));
+    let step = |id: &str| report.iter().find(|s| s.0 == id).unwrap().clone();
+    assert_eq!(step("engine").1, "unchanged", "{report:?}");
+    assert!(
+        step("engine").2.starts_with("docker.io 20.10.24"),
+        "{report:?}"
+    );
+    assert_eq!(step("cleanup").1, "unchanged", "{report:?}");
+    assert_eq!(step("repo").1, "unchanged", "{report:?}");
+    assert_eq!(step("daemon-json").1, "would_change", "{report:?}");
+    assert_same(&before, &apt.root, "the dry-run");
+}
+
+/// README's playbook with Docker's repo instead of the distribution's engine: the plan
+/// replaces docker.io with docker-ce and shows the source file it writes.
+#[test]
+fn the_readme_playbook_with_dockers_repo_replaces_docker_io() {
+    let repo = apt_repo().scope();
+    let apt = AptRoot::debian12();
+    let playbook = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/playbooks/docker-host.toml"
+    ))
+    .unwrap();
+    assert!(playbook.contains("\nsource = \"distro\"\n"));
+    let plan = apt.root.with_file_name("docker-host.toml");
+    std::fs::write(
+        &plan,
+        playbook.replace(
+            "\nsource = \"distro\"\n",
+            &format!("\nsource = \"{}\"\n", repo.base_url),
+        ),
+    )
+    .unwrap();
+    let before = digest(&apt.root);
+    let out = rdock(&[
+        "apply",
+        plan.to_str().unwrap(),
+        "--root",
+        apt.path(),
+        "--dry-run",
+    ]);
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("remove docker.io 20.10.24"), "{text}");
+    assert!(
+        text.contains("install docker-ce 5:26.1.4-1~debian.12~bookworm"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+++ /etc/apt/sources.list.d/docker.sources"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("+URIs: {}/linux/debian", repo.base_url)),
+        "{text}"
+    );
+    assert_same(&before, &apt.root, "the dry-run");
+}
