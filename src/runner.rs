@@ -285,7 +285,14 @@ fn plan_steps(
         transaction::combine(&ctx, &mut [&mut cleanup, &mut prerequisites, &mut engine])
     {
         let files = transaction::repo_files_after(&ctx, &os_repos, &repo::rendered(&ctx));
-        transaction::prove(host, &ctx, &run, &files, &os_repos)?;
+        let notes = transaction::prove(host, &ctx, &run, &files, &os_repos)?;
+        // What the package manager adds to the transaction (apt: dependencies) is
+        // said by the step that holds it.
+        for step in [&mut cleanup, &mut prerequisites, &mut engine] {
+            if step.transaction.is_some() {
+                step.notes.extend(notes.iter().cloned());
+            }
+        }
     }
     let metadata = metadata::check(
         &ctx,

@@ -38,7 +38,11 @@ fn assert_same(before: &BTreeMap<PathBuf, String>, root: &Path, what: &str) {
 
 /// The plan, written beside the tree (never into it).
 fn plan(root: &Path, source: &str, version: &str) -> PathBuf {
-    let path = root.with_file_name("plan.toml");
+    plan_at(root, "plan.toml", source, version)
+}
+
+fn plan_at(root: &Path, name: &str, source: &str, version: &str) -> PathBuf {
+    let path = root.with_file_name(name);
     std::fs::write(
         &path,
         format!(
@@ -209,73 +213,57 @@ fn docker_repo_replaces_docker_io_as_the_dry_run_said_then_nothing() {
     );
 }
 
+/// A dry-run, then an apply, of `plan` on `apt`: each fails (exit 1) and leaves the
+/// tree as it was; `says` holds for what each printed.
+fn both_fail_unchanged(apt: &AptRoot, plan: &Path, says: &dyn Fn(&str) -> bool) {
+    let before = digest(&apt.root);
+    for dry in [true, false] {
+        let mut args = vec!["apply", plan.to_str().unwrap(), "--root", apt.path()];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = rdock(&args);
+        let text = output_text(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(says(&text), "not in the output: {text}");
+        assert_same(&before, &apt.root, &format!("a failed run (dry-run {dry})"));
+    }
+}
+
 #[test]
 fn a_pinned_version_the_repo_does_not_offer_fails_before_any_change() {
     let repo = apt_repo().scope();
     let apt = AptRoot::debian12();
     let plan = plan(&apt.root, &repo.base_url, "=25.0.9");
-    let before = digest(&apt.root);
-    for dry in [true, false] {
-        let mut args = vec!["apply", plan.to_str().unwrap(), "--root", apt.path()];
-        if dry {
-            args.push("--dry-run");
-        }
-        let out = rdock(&args);
-        let text = output_text(&out);
-        assert_eq!(out.status.code(), Some(1), "{text}");
-        assert!(
-            text.contains("5:26.1.4-1~debian.12~bookworm, 5:25.0.5-1~debian.12~bookworm, 5:24.0.7-1~debian.12~bookworm"),
-            "the offers are listed: {text}"
-        );
-        assert_same(&before, &apt.root, &format!("a run (dry-run {dry})"));
-    }
+    // The offers are listed, newest first.
+    both_fail_unchanged(&apt, &plan, &|text| {
+        text.contains(
+            "5:26.1.4-1~debian.12~bookworm, 5:25.0.5-1~debian.12~bookworm, \
+             5:24.0.7-1~debian.12~bookworm",
+        )
+    });
 }
 
 #[test]
 fn an_unreachable_repo_fails_in_apts_words_in_dry_run_and_apply() {
-    // The repo answers the key (fetched from the same source) but no index: a mirror
-    // that lost its dists/ tree. Then a port where nothing listens at all.
+    // A port where nothing listens: the keyring (fetched from the same source) does
+    // not come.
     let apt = AptRoot::debian12();
     let dead = format!("http://127.0.0.1:{}", support::free_port());
     let plan = plan(&apt.root, &dead, "26.1");
-    let before = digest(&apt.root);
-    for dry in [true, false] {
-        let mut args = vec!["apply", plan.to_str().unwrap(), "--root", apt.path()];
-        if dry {
-            args.push("--dry-run");
-        }
-        let out = rdock(&args);
-        let text = output_text(&out);
-        assert_eq!(out.status.code(), Some(1), "{text}");
-        assert!(
-            text.contains("Connection refused") || text.contains("Could not connect"),
-            "{text}"
-        );
-        assert_same(&before, &apt.root, &format!("a run (dry-run {dry})"));
-    }
+    both_fail_unchanged(&apt, &plan, &|text| {
+        text.contains("Connection refused") || text.contains("Could not connect")
+    });
+    // The repo answers (its key comes) but has no suite for this host: the tree
+    // presented as Debian 13 (trixie), which the served repo does not carry. apt's
+    // update in the scratch directory fails, and says why.
     let repo = apt_repo().scope();
-    let missing = format!("{}/_missing_dists", repo.base_url);
-    let plan_missing = plan.with_file_name("missing.toml");
-    std::fs::write(
-        &plan_missing,
-        std::fs::read_to_string(&plan)
-            .unwrap()
-            .replace(&dead, &missing),
-    )
-    .unwrap();
-    let out = rdock(&[
-        "apply",
-        plan_missing.to_str().unwrap(),
-        "--root",
-        apt.path(),
-        "--dry-run",
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
-    assert_same(
-        &before,
-        &apt.root,
-        "a dry-run against a tree without dists/",
-    );
+    let trixie = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nNAME=\"Debian GNU/Linux\"\n\
+                  VERSION_ID=\"13\"\nVERSION_CODENAME=trixie\nID=debian\n";
+    let _ = std::fs::remove_file(apt.root.join("etc/os-release"));
+    std::fs::write(apt.root.join("etc/os-release"), trixie).unwrap();
+    let plan = plan_at(&apt.root, "trixie.toml", &repo.base_url, "26.1");
+    both_fail_unchanged(&apt, &plan, &|text| text.contains("trixie Release"));
 }
 
 #[test]
@@ -374,4 +362,100 @@ fn the_readme_playbook_with_dockers_repo_replaces_docker_io() {
         "{text}"
     );
     assert_same(&before, &apt.root, "the dry-run");
+}
+
+/// The same through SSH (a real sshd on loopback; the host's target is the Debian root):
+/// facts in one script, the scratch-dir resolve staged remotely, `chroot ROOT apt-get`
+/// run remotely; a converged host costs one SSH command.
+#[test]
+fn over_ssh_the_apt_host_converges_and_then_costs_one_command() {
+    use support::inventory::{Entry, inventory};
+    use support::sshd::SshLab;
+    let repo = apt_repo().scope();
+    let apt = AptRoot::debian12();
+    let lab = SshLab::start("deb", 1);
+    let inv = inventory(&[Entry {
+        name: &lab.servers[0].name,
+        port: lab.servers[0].port,
+        root: &apt.root,
+        extra: String::new(),
+    }]);
+    let plan = plan(&apt.root, &repo.base_url, "25.0");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "apply".to_string(),
+            plan.display().to_string(),
+            "--inventory".into(),
+            inv.path.display().to_string(),
+            "--ssh-config".into(),
+            lab.ssh_config().display().to_string(),
+            "--format".into(),
+            "json".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = rdock(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        (out.status.code(), json(&out), output_text(&out))
+    };
+    let before = digest(&apt.root);
+    let (code, _, text) = run(&["--dry-run"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_same(&before, &apt.root, "the dry-run over SSH");
+    let (code, report, text) = run(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(report["hosts"][0]["status"], "changed", "{text}");
+    assert_eq!(
+        apt.installed("docker-ce").as_deref(),
+        Some("5:25.0.5-1~debian.12~bookworm")
+    );
+    assert_eq!(apt.installed("docker.io"), None);
+    lab.servers[0].clear_log();
+    let (code, report, text) = run(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(report["hosts"][0]["status"], "ok", "{text}");
+    let commands = lab.servers[0].commands();
+    assert_eq!(commands.len(), 1, "a converged apt host ran {commands:?}");
+}
+
+/// What apt adds to the transaction (a dependency the plan does not name: here
+/// containerd.io, which docker-ce depends on) is in the plan before apply does it.
+#[test]
+fn dependencies_apt_pulls_in_are_in_the_plan() {
+    let repo = apt_repo().scope();
+    let apt = AptRoot::debian12();
+    let plan = apt.root.with_file_name("deps.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[repo]\nsource = \"{}\"\n\n[engine]\nversion = \"26.1\"\npackages = [\"docker-ce\", \"docker-ce-cli\"]\nplugins = []\n",
+            repo.base_url
+        ),
+    )
+    .unwrap();
+    let dry = rdock(&[
+        "apply",
+        plan.to_str().unwrap(),
+        "--root",
+        apt.path(),
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert!(dry.status.success(), "{}", output_text(&dry));
+    let report = json(&dry);
+    let notes: Vec<String> = report["hosts"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["notes"].as_array().cloned().unwrap_or_default())
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        notes.contains(
+            &"apt also installs what these depend on: containerd.io 1.6.33-1".to_string()
+        ),
+        "{notes:?}"
+    );
+    let out = rdock(&["apply", plan.to_str().unwrap(), "--root", apt.path()]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert_eq!(apt.installed("containerd.io").as_deref(), Some("1.6.33-1"));
 }

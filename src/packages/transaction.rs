@@ -69,6 +69,32 @@ impl Transaction {
     }
 }
 
+/// The packages that did not end where the transaction put them, each as a sentence;
+/// `have` says what the package manager reports installed now.
+pub fn unmet(expectations: &[(String, Expect)], have: &dyn Fn(&str) -> Option<Evr>) -> Vec<String> {
+    expectations
+        .iter()
+        .filter_map(|(name, expect)| {
+            let now = have(name);
+            let fine = match expect {
+                Expect::Absent => now.is_none(),
+                Expect::Present => now.is_some(),
+                Expect::At(evr) => now.as_ref() == Some(evr),
+            };
+            (!fine).then(|| {
+                let now = now
+                    .map(|evr| evr.to_string())
+                    .unwrap_or_else(|| "not installed".into());
+                match expect {
+                    Expect::Absent => format!("{name} is still installed ({now})"),
+                    Expect::Present => format!("{name} is {now}"),
+                    Expect::At(evr) => format!("{name} is {now}, not {evr}"),
+                }
+            })
+        })
+        .collect()
+}
+
 /// What a package must look like after the transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {

@@ -195,14 +195,14 @@ fn fetch_apt_offer(ctx: &Context, host: &Host, apt: &AptTool) -> Result<Offer> {
                 keyring: key.clone(),
             },
             format!(
-                "Docker's apt repo at {} did not answer as apt expects; check [repo] source,                  the network or proxy of the target, and that the tree has dists/{}/",
+                "Docker's apt repo at {} did not answer as apt expects; check [repo] source, the network or proxy of the target, and that the tree has dists/{}/",
                 source.uri(),
                 source.suite
             ),
         ),
         _ => (
             Sources::Target { docker: None },
-            "the host's own apt sources did not answer; check them (apt-get update says the              same) and the network or proxy of the target"
+            "the host's own apt sources did not answer; check them (apt-get update says the same) and the network or proxy of the target"
                 .to_string(),
         ),
     };

@@ -108,11 +108,27 @@ fn run(
     })
 }
 
+/// The scratch run as a reader wants to see it: what apt ran, where, without the
+/// script around it (`sh -c SCRIPT rdock-apt DIR STATUS VERB ARGS…`).
+fn shown(argv: &[String]) -> Vec<String> {
+    let [_, _, _, _, dir, status, verb, args @ ..] = argv else {
+        return argv.to_vec();
+    };
+    let command = match verb.as_str() {
+        "offers" => "apt-cache madison",
+        _ => "apt-get -s",
+    };
+    vec![format!(
+        "apt-get update && {command} {} (in the scratch directory {dir}, dpkg status {status})",
+        args.join(" ")
+    )]
+}
+
 /// An apt run that failed, as an error in apt's words.
-fn failed(argv: Vec<String>, output: &crate::host::CmdOutput, what: &str, hint: &str) -> Error {
+fn failed(argv: &[String], output: &crate::host::CmdOutput, what: &str, hint: &str) -> Error {
     let found = parse::problems(&format!("{}\n{}", output.stdout, output.stderr));
     Error::Command {
-        argv,
+        argv: shown(argv),
         status: output.status,
         stderr: if found.is_empty() {
             output.stderr.clone()
@@ -133,7 +149,7 @@ pub fn offers(
 ) -> Result<BTreeMap<String, Vec<Evr>>> {
     let (argv, output) = run(host, tool, sources, "offers", names)?;
     if !output.success() {
-        return Err(failed(argv, &output, "apt said", hint));
+        return Err(failed(&argv, &output, "apt said", hint));
     }
     Ok(parse::madison(&output.stdout, names))
 }
@@ -180,7 +196,7 @@ pub fn simulate(
 pub fn fetch_key(host: &Host, url: &str) -> Result<Vec<u8>> {
     const FETCH: &str =
         "/usr/lib/apt/apt-helper download-file \"$1\" \"$2/gpg\" >&2 && cat \"$2/gpg\"";
-    let (argv, output) = host.run_staged(&Stage::default(), &|dir: &Path| {
+    let (_, output) = host.run_staged(&Stage::default(), &|dir: &Path| {
         vec![
             "sh".into(),
             "-c".into(),
@@ -195,7 +211,7 @@ pub fn fetch_key(host: &Host, url: &str) -> Result<Vec<u8>> {
         return Ok(bytes);
     }
     Err(Error::Command {
-        argv,
+        argv: vec![format!("apt-helper download-file {url}")],
         status: output.status,
         stderr: if output.success() {
             format!("{url} is not an ASCII-armored public key")

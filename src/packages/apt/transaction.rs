@@ -9,11 +9,12 @@ use super::parse::{self, Simulation};
 use super::resolve::{self, Sources};
 use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::packages::transaction::{Expect, Transaction};
+use crate::packages::transaction::{Expect, Transaction, unmet};
 
 /// Prove the transaction; apt's words when it cannot be done. What apt would do
-/// beyond the plan (remove a package the plan does not name, install another
-/// version) is refused too: the dry-run must say exactly what apply does.
+/// against the plan (remove a package the plan does not name, install another version
+/// of one it names) is refused too; what it adds (dependencies the plan does not name)
+/// is said (`dependencies`): the dry-run must say exactly what apply does.
 pub fn prove(
     host: &Host,
     apt: &AptTool,
@@ -51,12 +52,12 @@ pub fn prove(
         }
     }
     for (name, version) in &sim.install {
-        match expectations.iter().find(|(n, _)| n == name) {
-            Some((_, Expect::At(evr))) if evr.to_string() != *version => beyond.push(format!(
+        if let Some((_, Expect::At(evr))) = expectations.iter().find(|(n, _)| n == name)
+            && evr.to_string() != *version
+        {
+            beyond.push(format!(
                 "apt would install {name} {version}, not the plan's {evr}"
-            )),
-            Some(_) => {}
-            None => beyond.push(format!("apt would also install {name} {version}")),
+            ));
         }
     }
     if beyond.is_empty() {
@@ -66,11 +67,30 @@ pub fn prove(
         what,
         problems: beyond,
         repos: Vec::new(),
-        hint: "the transaction would do more than the plan says: name those packages in \
-               [cleanup] remove or [engine] packages (or remove what depends on the old \
-               ones), then rerun; nothing was changed"
+        hint: "the transaction would do other than the plan says: name the packages apt \
+               would remove in [cleanup] remove (or remove what depends on the old ones \
+               first), or pin the versions apt can install, then rerun; nothing was changed"
             .into(),
     })
+}
+
+/// The packages apt installs beyond the plan's (what the planned ones depend on and the
+/// host lacks), as a note for the report; none: no note.
+pub fn dependencies(sim: &Simulation, transaction: &Transaction) -> Vec<String> {
+    let planned = transaction.expectations();
+    let extra: Vec<String> = sim
+        .install
+        .iter()
+        .filter(|(name, _)| !planned.iter().any(|(n, _)| n == name))
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect();
+    if extra.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "apt also installs what these depend on: {}",
+        extra.join(", ")
+    )]
 }
 
 /// Run the transaction on the target, then ask dpkg whether every package ended
@@ -81,27 +101,9 @@ pub fn apply(host: &Host, apt: &AptTool, transaction: &Transaction) -> Result<()
     let expectations = transaction.expectations();
     let names: Vec<String> = expectations.iter().map(|(n, _)| n.clone()).collect();
     let installed = parse::installed(&host.run(apt.query(&names))?.stdout);
-    let wrong: Vec<String> = expectations
-        .iter()
-        .filter_map(|(name, expect)| {
-            let have = installed.get(name).map(|e| &e.version);
-            let fine = match expect {
-                Expect::Absent => have.is_none(),
-                Expect::Present => have.is_some(),
-                Expect::At(evr) => have == Some(evr),
-            };
-            (!fine).then(|| {
-                let have = have
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "not installed".into());
-                match expect {
-                    Expect::Absent => format!("{name} is still installed ({have})"),
-                    Expect::Present => format!("{name} is {have}"),
-                    Expect::At(evr) => format!("{name} is {have}, not {evr}"),
-                }
-            })
-        })
-        .collect();
+    let wrong = unmet(&expectations, &|name| {
+        installed.get(name).map(|entry| entry.version.clone())
+    });
     if wrong.is_empty() && output.success() {
         return Ok(());
     }
