@@ -23,10 +23,10 @@ pub fn starter_plan(distro: &Distro, machine: &str) -> String {
         (Family::Debian, _) => "Debian".to_string(),
     };
     let prerequisites = distro.default_prerequisites();
-    let prerequisites_comment = if prerequisites.is_empty() {
-        "# EL8 and later need none: the repo file is rendered by the tool"
-    } else {
-        "# the classic CentOS 7 prerequisites"
+    let prerequisites_comment = match (prerequisites.is_empty(), distro.family()) {
+        (false, _) => "# the classic CentOS 7 prerequisites",
+        (true, Family::Debian) => "# none: the tool writes the apt source and its key itself",
+        (true, _) => "# EL8 and later need none: the repo file is rendered by the tool",
     };
     format!(
         r#"# rdock-setup plan for {pretty} ({family}, {manager}), written by `rdock-setup init`.
