@@ -12,7 +12,7 @@ use crate::packages::backend::PackageTool;
 use crate::report::HostReport;
 use crate::report::{HostStatus, Report};
 use crate::runner::{self, Options};
-use crate::steps::{Context, engine};
+use crate::steps::{Context, engine, repo};
 use crate::{checks, drift, facts, fleet, inventory, plan, recap};
 
 #[derive(clap::Args)]
@@ -379,7 +379,11 @@ pub fn facts(root: Option<PathBuf>, format: Format) -> Result<i32> {
     let facts = facts::gather(&host, &plan)?;
     match format {
         Format::Json => {
-            let json = serde_json::to_string_pretty(&facts)
+            let mut value = serde_json::to_value(&facts)
+                .map_err(|err| Error::other(format!("cannot render facts: {err}")))?;
+            value["verdict"] = serde_json::to_value(facts.distro.as_ref().map(|d| d.verdict()))
+                .map_err(|err| Error::other(format!("cannot render facts: {err}")))?;
+            let json = serde_json::to_string_pretty(&value)
                 .map_err(|err| Error::other(format!("cannot render facts: {err}")))?;
             print(&format!("{json}\n"));
         }
@@ -396,6 +400,9 @@ pub fn facts(root: Option<PathBuf>, format: Format) -> Result<i32> {
                 })
                 .unwrap_or_else(|| "unknown".into());
             out.push_str(&format!("distribution: {distro}\n"));
+            if let Some(verdict) = facts.distro.as_ref().map(|d| d.verdict()) {
+                out.push_str(&format!("verdict:      {}\n", describe_verdict(&verdict)));
+            }
             out.push_str(&format!(
                 "kernel:       {} {}\n",
                 facts.kernel_release, facts.machine
@@ -432,6 +439,28 @@ pub fn facts(root: Option<PathBuf>, format: Format) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// One line: "supported: Docker's debian tree, suite bookworm, apt-get" or the reason.
+fn describe_verdict(verdict: &checks::distro::Verdict) -> String {
+    let Some(platform) = &verdict.platform else {
+        return format!("refused: {}", verdict.reason.as_deref().unwrap_or(""));
+    };
+    let tree = match (platform.tree, &platform.repo_release, &platform.suite) {
+        (Some(tree), Some(release), _) => format!("Docker's {tree} tree, release {release}"),
+        (Some(tree), None, Some(suite)) => format!("Docker's {tree} tree, suite {suite}"),
+        (Some(tree), None, None) => format!("Docker's {tree} tree"),
+        (None, _, _) => format!(
+            "no Docker tree; its own {} only (source = \"distro\")",
+            platform.distro_engine.join(", ")
+        ),
+    };
+    let mapping = platform
+        .mapping
+        .as_deref()
+        .map(|m| format!("; {m}"))
+        .unwrap_or_default();
+    format!("supported: {tree}, {}{mapping}", platform.manager)
+}
+
 fn present(bytes: &Option<Vec<u8>>) -> String {
     match bytes {
         Some(b) => format!("present ({} bytes)", b.len()),
@@ -447,7 +476,7 @@ pub fn versions(plan_path: &Path, root: Option<PathBuf>) -> Result<i32> {
     let problems: Vec<String> = facts
         .distro
         .as_ref()
-        .and_then(|d| d.check())
+        .and_then(checks::distro_problem)
         .into_iter()
         .collect();
     let Some(distro) = facts.distro.as_ref().filter(|_| problems.is_empty()) else {
@@ -457,13 +486,16 @@ pub fn versions(plan_path: &Path, root: Option<PathBuf>) -> Result<i32> {
             problems
         }));
     };
-    let ctx = Context {
+    let mut ctx = Context {
         plan: &plan,
         facts: &facts,
         distro,
         tool: PackageTool::new(distro.package_manager(), host.root(), distro.major),
+        distro_suite: distro.suite(),
+        repo_key: None,
         backup_suffix: String::new(),
     };
+    ctx.repo_key = repo::resolve_key(&host, &ctx)?;
     let offer = engine::fetch_offer(&host, &ctx)?;
     let installed = facts.installed.get("docker-ce");
     let resolved = engine::resolve(&plan.engine.version, installed, &offer).ok();
@@ -642,7 +674,7 @@ pub fn init(path: &Path, root: Option<PathBuf>, family: Option<u32>) -> Result<i
                      centos-release); pass --family el7, el8 or el9",
                 )
             })?;
-            if let Some(problem) = distro.check() {
+            if let Some(problem) = checks::distro_problem(&distro) {
                 return Err(Error::other(format!(
                     "{problem}; to write a plan for another host, pass --family el7, el8 or el9"
                 )));
@@ -650,7 +682,7 @@ pub fn init(path: &Path, root: Option<PathBuf>, family: Option<u32>) -> Result<i
             (distro, facts.machine.clone())
         }
     };
-    if let Some(problem) = distro.check() {
+    if let Some(problem) = checks::distro_problem(&distro) {
         return Err(Error::other(problem));
     }
     crate::init::write_new(path, &crate::init::starter_plan(&distro, &machine))?;

@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::checks::distro::Distro;
+use crate::checks::distro::PackageManager;
 use crate::error::{Error, Result};
 use crate::host::probe::{Answer, FileMatch, LockSpec, Query, When};
 use crate::host::{CmdOutput, Host};
+use crate::packages::apt::{self, AptTool};
 use crate::packages::backend::{RPM_QUERY_FORMAT, parse_rpm_query};
 use crate::packages::mirrors::REPO_FILE;
 use crate::packages::os_repos;
@@ -63,8 +65,17 @@ pub struct Facts {
     pub installed: BTreeMap<String, Evr>,
     #[serde(skip)]
     pub daemon_json: Option<Vec<u8>>,
+    /// Docker's repo file as the target's package manager reads it: the .repo of
+    /// yum/dnf, or the deb822 source of apt.
     #[serde(skip)]
     pub repo_file: Option<Vec<u8>>,
+    /// apt: the keyring Docker's source is signed with (`packages::apt::KEYRING`).
+    #[serde(skip)]
+    pub repo_key: Option<Vec<u8>>,
+    /// apt: `dpkg --print-architecture`.
+    pub apt_arch: Option<String>,
+    /// apt: installed packages on hold (`apt-mark hold`), among those asked about.
+    pub held: Vec<String>,
     /// Every `.repo` file of /etc/yum.repos.d (the docker one too), by name.
     #[serde(skip)]
     pub repo_files: Vec<(String, Vec<u8>)>,
@@ -100,6 +111,8 @@ impl Facts {
 fn package_names(plan: &Plan) -> Vec<String> {
     let el7 = Distro::from_os_release("ID=centos\nVERSION_ID=7").expect("static os-release parses");
     let el9 = Distro::from_os_release("ID=rocky\nVERSION_ID=9").expect("static os-release parses");
+    let debian = Distro::from_os_release("ID=debian\nVERSION_ID=12\nVERSION_CODENAME=bookworm")
+        .expect("static os-release parses");
     let mut names: Vec<String> = Vec::new();
     let mut add = |list: Vec<String>| {
         for name in list {
@@ -114,7 +127,12 @@ fn package_names(plan: &Plan) -> Vec<String> {
         None => {
             add(el7.default_old_packages());
             add(el9.default_old_packages());
+            add(debian.default_old_packages());
         }
+    }
+    // `[repo] source = "distro"`: the engines distributions ship.
+    if plan.repo.source.is_distro() {
+        add(DISTRO_ENGINES.iter().map(|s| s.to_string()).collect());
     }
     match &plan.prerequisites {
         Some(list) => add(list.clone()),
@@ -125,6 +143,9 @@ fn package_names(plan: &Plan) -> Vec<String> {
     }
     names
 }
+
+/// The engine packages of every distribution `[repo] source = "distro"` serves.
+const DISTRO_ENGINES: &[&str] = &["docker.io", "moby-engine", "docker", "containerd", "runc"];
 
 /// The lock a changing run takes on its target, saying who it is. It lives on the
 /// machine that holds the target, under /run (nothing of the target's own files or
@@ -188,6 +209,8 @@ fn gather_with(host: &Host, plan: &Plan, lock: Option<LockSpec>) -> Result<Facts
         Query::Read("/etc/centos-release".into()),
         Query::Read(DAEMON_JSON.into()),
         Query::Read(REPO_FILE.into()),
+        Query::Read(apt::SOURCE_FILE.into()),
+        Query::Read(apt::KEYRING.into()),
         Query::Read(STATE_FILE.into()),
     ]);
     if !plan.engine.users.is_empty() {
@@ -218,6 +241,21 @@ fn gather_with(host: &Host, plan: &Plan, lock: Option<LockSpec>) -> Result<Facts
     queries.push(Query::Run {
         argv: host.rpm_argv(&rpm_args),
         when: When::IfExists(rpmdb),
+    });
+    // A dpkg system (Debian, Ubuntu) answers through dpkg-query: installed versions,
+    // holds, and the architecture its apt source names.
+    let dpkg = queries.len();
+    queries.push(Query::AnyExists(vec![PathBuf::from(apt::DPKG_STATUS)]));
+    let apt_tool = AptTool::new(host.root());
+    let dpkg_at = queries.len();
+    queries.push(Query::Run {
+        argv: apt_tool.query(&names),
+        when: When::IfExists(dpkg),
+    });
+    let arch_at = queries.len();
+    queries.push(Query::Run {
+        argv: apt_tool.print_architecture(),
+        when: When::IfExists(dpkg),
     });
     let show_at = queries.len();
     queries.push(Query::Run {
@@ -253,6 +291,7 @@ fn gather_with(host: &Host, plan: &Plan, lock: Option<LockSpec>) -> Result<Facts
     let (mut uname, mut is_root, mut online) = (None, false, Err(String::new()));
     let (mut installed, mut service, mut docker_data_size) =
         (BTreeMap::new(), ServiceState::default(), None);
+    let (mut dpkg_installed, mut apt_arch) = (None, None);
     let mut docker_info = None;
     let mut dropin_dirs = Vec::new();
     let mut repo_files = Vec::new();
@@ -280,6 +319,13 @@ fn gather_with(host: &Host, plan: &Plan, lock: Option<LockSpec>) -> Result<Facts
                 }
                 installed = parse_rpm_query(&output.stdout)
             }
+            // dpkg-query exits 1 for names it never heard of: not an error.
+            (_, Answer::Output(Some(output))) if i == dpkg_at => {
+                dpkg_installed = Some(apt::parse::installed(&output.stdout))
+            }
+            (_, Answer::Output(Some(output))) if i == arch_at && output.success() => {
+                apt_arch = Some(output.stdout.trim().to_string()).filter(|a| !a.is_empty())
+            }
             (_, Answer::Output(Some(output))) if i == show_at => {
                 service = parse_systemctl_show(&output.stdout)
             }
@@ -306,7 +352,28 @@ fn gather_with(host: &Host, plan: &Plan, lock: Option<LockSpec>) -> Result<Facts
         centos_release.clone(),
     );
     let centos_release = centos_release.map(|b| String::from_utf8_lossy(&b).into_owned());
-    let (daemon_json, repo_file, state) = (file(DAEMON_JSON), file(REPO_FILE), file(STATE_FILE));
+    let (daemon_json, yum_repo_file, state) =
+        (file(DAEMON_JSON), file(REPO_FILE), file(STATE_FILE));
+    let (apt_source, repo_key) = (file(apt::SOURCE_FILE), file(apt::KEYRING));
+    // The package manager of the distribution decides whose answers count (a Debian
+    // controller may have rpm too, and an EL tree a stray dpkg).
+    let apt_host = distro
+        .as_ref()
+        .is_some_and(|d| d.package_manager() == PackageManager::Apt);
+    let mut held = Vec::new();
+    let repo_file = if apt_host {
+        let entries = dpkg_installed.unwrap_or_default();
+        held = entries
+            .iter()
+            .filter(|(_, e)| e.held)
+            .map(|(n, _)| n.clone())
+            .collect();
+        installed = entries.into_iter().map(|(n, e)| (n, e.version)).collect();
+        apt_source
+    } else {
+        apt_arch = None;
+        yum_repo_file
+    };
     let (passwd, group) = (file("/etc/passwd"), file("/etc/group"));
     let mut unit = UnitFiles {
         main: unit::UNIT_PATHS
@@ -330,6 +397,9 @@ fn gather_with(host: &Host, plan: &Plan, lock: Option<LockSpec>) -> Result<Facts
         installed,
         daemon_json,
         repo_file,
+        repo_key: repo_key.filter(|_| apt_host),
+        apt_arch,
+        held,
         repo_files,
         centos_release,
         state,

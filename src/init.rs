@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::checks::distro::Distro;
+use crate::checks::distro::{Distro, Family};
 use crate::error::{Error, Result};
 use crate::plan;
 
@@ -15,16 +15,18 @@ pub fn starter_plan(distro: &Distro, machine: &str) -> String {
         let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
         format!("[{}]", quoted.join(", "))
     };
-    let family = match distro.major {
-        Some(7) => "EL7".to_string(),
-        Some(major) => format!("EL{major}"),
-        None => "EL".to_string(),
+    let family = match (distro.family(), distro.el_major()) {
+        (Family::El, Some(major)) => format!("EL{major}"),
+        (Family::El, None) => "EL".to_string(),
+        (Family::Fedora, _) => "Fedora".to_string(),
+        (Family::Debian, _) if distro.docker_repo_os() == "ubuntu" => "Ubuntu".to_string(),
+        (Family::Debian, _) => "Debian".to_string(),
     };
     let prerequisites = distro.default_prerequisites();
-    let prerequisites_comment = if prerequisites.is_empty() {
-        "# EL8 and later need none: the repo file is rendered by the tool"
-    } else {
-        "# the classic CentOS 7 prerequisites"
+    let prerequisites_comment = match (prerequisites.is_empty(), distro.family()) {
+        (false, _) => "# the classic CentOS 7 prerequisites",
+        (true, Family::Debian) => "# none: the tool writes the apt source and its key itself",
+        (true, _) => "# EL8 and later need none: the repo file is rendered by the tool",
     };
     format!(
         r#"# rdock-setup plan for {pretty} ({family}, {manager}), written by `rdock-setup init`.

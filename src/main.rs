@@ -71,7 +71,7 @@ struct Cli {
     /// command is stopped and the host reported failed.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 300)]
     command_timeout: u64,
-    /// Seconds one yum/dnf run may take (transactions, metadata, resolution).
+    /// Seconds one yum/dnf/apt-get run may take (transactions, metadata, resolution).
     #[arg(long, global = true, value_name = "SECS", default_value_t = 1800)]
     transaction_timeout: u64,
     /// Seconds to reach a host over SSH (ssh ConnectTimeout).

@@ -258,13 +258,16 @@ fn plan_steps(
         notes: Vec::new(),
     });
 
-    let ctx = Context {
+    let mut ctx = Context {
         plan,
         facts,
         distro,
         tool: PackageTool::new(distro.package_manager(), host.root(), distro.major),
+        distro_suite: distro.suite(),
+        repo_key: None,
         backup_suffix: backup_suffix(),
     };
+    ctx.repo_key = repo::resolve_key(host, &ctx)?;
     let os_repos = os_repos::check(&ctx)?;
     let repo = repo::check(&ctx);
     let mut cleanup = cleanup::check(&ctx);
@@ -282,7 +285,14 @@ fn plan_steps(
         transaction::combine(&ctx, &mut [&mut cleanup, &mut prerequisites, &mut engine])
     {
         let files = transaction::repo_files_after(&ctx, &os_repos, &repo::rendered(&ctx));
-        transaction::prove(host, &ctx, &run, &files, &os_repos)?;
+        let notes = transaction::prove(host, &ctx, &run, &files, &os_repos)?;
+        // What the package manager adds to the transaction (apt: dependencies) is
+        // said by the step that holds it.
+        for step in [&mut cleanup, &mut prerequisites, &mut engine] {
+            if step.transaction.is_some() {
+                step.notes.extend(notes.iter().cloned());
+            }
+        }
     }
     let metadata = metadata::check(
         &ctx,

@@ -137,12 +137,26 @@ fn unsupported_distribution() {
     let sandbox = Sandbox::empty("12");
     sandbox.write(
         "etc/os-release",
-        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+        "PRETTY_NAME=\"Arch Linux\"\nID=arch\nBUILD_ID=rolling\n",
     );
     refused(
         &sandbox,
         &good_repo(),
-        &["preflight failed", "Debian GNU/Linux 12", "Rocky Linux"],
+        &[
+            "preflight failed",
+            "Arch Linux",
+            "Rocky Linux",
+            "12 (bookworm)",
+        ],
+    );
+    sandbox.write(
+        "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 10 (buster)\"\nID=debian\nVERSION_ID=\"10\"\nVERSION_CODENAME=buster\n",
+    );
+    refused(
+        &sandbox,
+        &good_repo(),
+        &["preflight failed", "end of life", "upgrade to Debian 12"],
     );
 }
 

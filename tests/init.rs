@@ -52,15 +52,34 @@ fn el7_and_el9_get_their_defaults_and_nothing_is_overwritten() {
 }
 
 #[test]
+fn a_debian_host_gets_its_family_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    let debian = Sandbox::empty("12");
+    debian.write(
+        "etc/os-release",
+        "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+    );
+    let out = init(&debian, &plan);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.contains("(Debian, apt-get)"), "{text}");
+    assert!(text.contains("\"docker.io\", \"docker-doc\""), "{text}");
+    assert!(text.contains("the tool writes the apt source"), "{text}");
+    let out = rdock(&["validate", plan.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", output_text(&out));
+}
+
+#[test]
 fn a_host_of_another_family_is_told_to_name_one() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.toml");
-    let debian = Sandbox::empty("7");
-    debian.write(
+    let arch = Sandbox::empty("7");
+    arch.write(
         "etc/os-release",
-        "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+        "ID=arch\nBUILD_ID=rolling\nPRETTY_NAME=\"Arch Linux\"\n",
     );
-    let out = init(&debian, &plan);
+    let out = init(&arch, &plan);
     assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--family"));
     assert!(!plan.exists());

@@ -1,7 +1,9 @@
 //! Preflight: preconditions that stop a run before any change.
 
+pub mod apt_suites;
 pub mod arch;
 pub mod distro;
+pub mod el_relatives;
 pub mod kernel;
 pub mod privileges;
 
@@ -13,7 +15,11 @@ use crate::plan::Plan;
 pub fn preflight(plan: &Plan, facts: &Facts) -> Vec<String> {
     let mut problems = Vec::new();
     match &facts.distro {
-        Some(distro) => problems.extend(distro.check()),
+        Some(distro) => problems.extend(distro.check_for(if plan.repo.source.is_distro() {
+            distro::RepoKind::Distro
+        } else {
+            distro::RepoKind::Docker
+        })),
         None => problems.push(
             "distribution: none of /etc/os-release, /etc/redhat-release, /etc/centos-release \
              names one; is this an EL host (or, with --root, an EL tree)?"
@@ -27,4 +33,9 @@ pub fn preflight(plan: &Plan, facts: &Facts) -> Vec<String> {
     problems.extend(arch::check(&facts.machine, &plan.preflight.arch));
     problems.extend(privileges::check(facts.is_root, facts.offline.is_some()));
     problems
+}
+
+/// Why `distro` cannot take Docker's repo, if it cannot.
+pub fn distro_problem(distro: &distro::Distro) -> Option<String> {
+    distro.check()
 }

@@ -45,13 +45,17 @@ pub fn get() -> Bounds {
 
 /// The bound of a command: yum/dnf get the transaction bound.
 pub fn for_argv<S: AsRef<str>>(argv: &[S]) -> Duration {
-    let program = argv
+    let mut words = argv
         .iter()
         .map(AsRef::as_ref)
-        .find(|w| !matches!(*w, "sudo" | "-n" | "--" | "env") && !w.contains('='))
-        .unwrap_or("");
+        .filter(|w| !matches!(*w, "sudo" | "-n" | "--" | "env") && !w.contains('='));
+    let mut program = words.next().unwrap_or("");
+    // `chroot ROOT apt-get …` (apt on a --root tree): the program is after the root.
+    if program.rsplit('/').next() == Some("chroot") {
+        program = words.nth(1).unwrap_or("");
+    }
     let name = program.rsplit('/').next().unwrap_or(program);
-    if matches!(name, "yum" | "dnf") {
+    if matches!(name, "yum" | "dnf" | "apt-get") {
         get().transaction
     } else {
         get().command
@@ -188,5 +192,14 @@ mod tests {
             DEFAULT.transaction
         );
         assert_eq!(for_argv(&["systemctl", "start", "docker"]), DEFAULT.command);
+        let apt = [
+            "env",
+            "DEBIAN_FRONTEND=noninteractive",
+            "chroot",
+            "/srv/r",
+            "apt-get",
+        ];
+        assert_eq!(for_argv(&apt), DEFAULT.transaction);
+        assert_eq!(for_argv(&apt[2..4]), DEFAULT.command);
     }
 }

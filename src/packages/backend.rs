@@ -72,8 +72,17 @@ impl PackageTool {
         argv
     }
 
-    /// `yum makecache fast` / `dnf makecache`.
+    /// The apt backend's command lines, when this target speaks apt.
+    pub fn apt(&self) -> Option<super::apt::AptTool> {
+        (self.manager == PackageManager::Apt)
+            .then(|| super::apt::AptTool::new(self.installroot.as_deref().map(Path::new)))
+    }
+
+    /// `yum makecache fast` / `dnf makecache` / `apt-get update`.
     pub fn makecache(&self) -> Vec<String> {
+        if let Some(apt) = self.apt() {
+            return apt.update();
+        }
         let mut argv = self.base();
         argv.push("makecache".into());
         if self.manager == PackageManager::Yum {
@@ -97,7 +106,7 @@ impl PackageTool {
         ];
         argv.push(match self.manager {
             PackageManager::Yum => format!("--setopt=logfile={}", dir("yum.log")),
-            PackageManager::Dnf => format!("--setopt=logdir={}", dir("log")),
+            PackageManager::Dnf | PackageManager::Apt => format!("--setopt=logdir={}", dir("log")),
         });
         if !self.releasever.is_empty() {
             argv.push(format!("--releasever={}", self.releasever));

@@ -13,6 +13,9 @@ pub const NAMED_MIRRORS: &[(&str, &str)] = &[
     ("tencent", "https://mirrors.cloud.tencent.com/docker-ce"),
 ];
 
+/// `[repo] source = "distro"`.
+pub const DISTRO: &str = "distro";
+
 /// The sections of the repo file the tool renders.
 pub const REPO_IDS: &[&str] = &["docker-ce-stable", "docker-ce-test"];
 
@@ -35,10 +38,26 @@ impl RepoSource {
         }
     }
 
-    /// A mirror name or the base URL of a download.docker.com-style tree.
+    /// `"distro"`: the distribution's own engine packages (docker.io, moby-engine,
+    /// docker) through the repos the host already has; no Docker repo is written.
+    pub fn distro() -> RepoSource {
+        RepoSource {
+            name: Some(DISTRO.into()),
+            base_url: String::new(),
+        }
+    }
+
+    pub fn is_distro(&self) -> bool {
+        self.name.as_deref() == Some(DISTRO)
+    }
+
+    /// A mirror name, `"distro"`, or the base URL of a download.docker.com-style tree.
     /// Errors are (message, hint).
     pub fn parse(text: &str) -> Result<RepoSource, (String, String)> {
         let text = text.trim();
+        if text == DISTRO {
+            return Ok(RepoSource::distro());
+        }
         if let Some((name, url)) = NAMED_MIRRORS.iter().find(|(name, _)| *name == text) {
             return Ok(RepoSource {
                 name: Some(name.to_string()),
@@ -47,16 +66,19 @@ impl RepoSource {
         }
         if let Some(base) = base_url("repo.source", text, "https://mirrors.example.com/docker-ce")?
         {
-            let base = base
-                .strip_suffix("/linux/centos")
-                .or_else(|| base.strip_suffix("/linux/rhel"))
+            // A URL that names a tree (`…/linux/centos`) is cut back to the base: the
+            // tree comes from the target's distribution.
+            let base = crate::checks::distro::RepoTree::ALL
+                .iter()
+                .find_map(|tree| base.strip_suffix(&format!("/linux/{}", tree.dir())))
                 .unwrap_or(&base);
             return Ok(RepoSource {
                 name: None,
                 base_url: base.to_string(),
             });
         }
-        let names: Vec<&str> = NAMED_MIRRORS.iter().map(|(name, _)| *name).collect();
+        let mut names: Vec<&str> = NAMED_MIRRORS.iter().map(|(name, _)| *name).collect();
+        names.push(DISTRO);
         let hint = match suggest::closest(text, names.iter().copied()) {
             Some(best) => format!("did you mean {best:?}?"),
             None => format!(
@@ -71,6 +93,9 @@ impl RepoSource {
     }
 
     pub fn describe(&self) -> String {
+        if self.is_distro() {
+            return "distro (the distribution's own packages, through the host's repos)".into();
+        }
         match &self.name {
             Some(name) => format!("{name} ({})", self.base_url),
             None => self.base_url.clone(),
@@ -114,8 +139,7 @@ pub fn render_repo_file(
     // The release is written out rather than left as $releasever: RHEL's $releasever
     // ("7Server", "8.9") does not name a directory in Docker's tree.
     let major = distro
-        .major
-        .map(|m| m.to_string())
+        .repo_release()
         .unwrap_or_else(|| "$releasever".into());
     let base = &source.base_url;
     let gpg = u8::from(gpgcheck);

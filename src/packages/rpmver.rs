@@ -5,12 +5,41 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-/// epoch:version-release as rpm, yum and dnf print it.
+/// epoch:version-release as rpm, yum and dnf print it; or, with `scheme` Dpkg,
+/// epoch:upstream-revision as dpkg and apt print it (`packages::debver`): the same
+/// shape, ordered the way the package manager that printed it orders.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Evr {
     pub epoch: u64,
     pub version: String,
     pub release: String,
+    pub scheme: VersionScheme,
+}
+
+/// Whose ordering a version follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum VersionScheme {
+    #[default]
+    Rpm,
+    Dpkg,
+}
+
+impl VersionScheme {
+    /// Compare two version (or release/revision) strings this scheme's way.
+    pub fn vercmp(self, a: &str, b: &str) -> Ordering {
+        match self {
+            VersionScheme::Rpm => vercmp(a, b),
+            VersionScheme::Dpkg => super::debver::verrevcmp(a, b),
+        }
+    }
+
+    /// Parse a full version this scheme's way.
+    pub fn parse(self, text: &str) -> Option<Evr> {
+        match self {
+            VersionScheme::Rpm => Evr::parse(text),
+            VersionScheme::Dpkg => Evr::parse_deb(text),
+        }
+    }
 }
 
 impl Evr {
@@ -33,6 +62,7 @@ impl Evr {
             epoch,
             version: version.to_string(),
             release: release.to_string(),
+            scheme: VersionScheme::Rpm,
         })
     }
 
@@ -63,10 +93,11 @@ impl serde::Serialize for Evr {
 
 impl Ord for Evr {
     fn cmp(&self, other: &Self) -> Ordering {
+        let scheme = self.scheme;
         self.epoch
             .cmp(&other.epoch)
-            .then_with(|| vercmp(&self.version, &other.version))
-            .then_with(|| vercmp(&self.release, &other.release))
+            .then_with(|| scheme.vercmp(&self.version, &other.version))
+            .then_with(|| scheme.vercmp(&self.release, &other.release))
     }
 }
 

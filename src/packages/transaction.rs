@@ -27,7 +27,7 @@ impl Transaction {
                 (PackageVerb::Install, _) => "install",
                 (PackageVerb::Remove, _) => "remove",
                 (PackageVerb::Upgrade, PackageManager::Yum) => "update",
-                (PackageVerb::Upgrade, PackageManager::Dnf) => "upgrade",
+                (PackageVerb::Upgrade, PackageManager::Dnf | PackageManager::Apt) => "upgrade",
                 (PackageVerb::Downgrade, _) => "downgrade",
             };
             let specs: Vec<String> = items.iter().map(|item| spec(item, manager)).collect();
@@ -69,6 +69,32 @@ impl Transaction {
     }
 }
 
+/// The packages that did not end where the transaction put them, each as a sentence;
+/// `have` says what the package manager reports installed now.
+pub fn unmet(expectations: &[(String, Expect)], have: &dyn Fn(&str) -> Option<Evr>) -> Vec<String> {
+    expectations
+        .iter()
+        .filter_map(|(name, expect)| {
+            let now = have(name);
+            let fine = match expect {
+                Expect::Absent => now.is_none(),
+                Expect::Present => now.is_some(),
+                Expect::At(evr) => now.as_ref() == Some(evr),
+            };
+            (!fine).then(|| {
+                let now = now
+                    .map(|evr| evr.to_string())
+                    .unwrap_or_else(|| "not installed".into());
+                match expect {
+                    Expect::Absent => format!("{name} is still installed ({now})"),
+                    Expect::Present => format!("{name} is {now}"),
+                    Expect::At(evr) => format!("{name} is {now}, not {evr}"),
+                }
+            })
+        })
+        .collect()
+}
+
 /// What a package must look like after the transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
@@ -82,7 +108,7 @@ fn spec(item: &PackageItem, manager: PackageManager) -> String {
         (Some(evr), PackageManager::Yum) => {
             format!("{}-{}-{}", item.name, evr.version, evr.release)
         }
-        (Some(evr), PackageManager::Dnf) => format!("{}-{evr}", item.name),
+        (Some(evr), PackageManager::Dnf | PackageManager::Apt) => format!("{}-{evr}", item.name),
         (None, _) => item.name.clone(),
     }
 }

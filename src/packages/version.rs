@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::rpmver::{Evr, vercmp};
+use super::rpmver::Evr;
 use std::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,16 +104,19 @@ impl VersionSpec {
                 let have: Vec<&str> = evr.version.split('.').collect();
                 let want: Vec<&str> = prefix.split('.').collect();
                 want.len() <= have.len()
-                    && want.iter().zip(&have).all(|(w, h)| vercmp(w, h).is_eq())
+                    && want
+                        .iter()
+                        .zip(&have)
+                        .all(|(w, h)| evr.scheme.vercmp(w, h).is_eq())
             }
-            VersionSpec::Exact(exact) => match Evr::parse(exact) {
+            VersionSpec::Exact(exact) => match evr.scheme.parse(exact) {
                 Some(want) if exact.contains(':') => want == *evr,
                 Some(want) if exact.contains('-') => evr.same_version_release(&want),
-                _ => vercmp(&evr.version, exact).is_eq(),
+                _ => evr.scheme.vercmp(&evr.version, exact).is_eq(),
             },
             VersionSpec::Range(comparisons) => comparisons
                 .iter()
-                .all(|(op, version)| op.holds(vercmp(&evr.version, version))),
+                .all(|(op, version)| op.holds(evr.scheme.vercmp(&evr.version, version))),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::checks::distro::Distro;
+use crate::checks::distro::{Distro, Family, PackageManager};
 
 const IDS: &[&str] = &[
     "centos",
@@ -13,7 +13,42 @@ const IDS: &[&str] = &[
     "ol",
     "fedora",
     "debian",
+    "ubuntu",
+    "amzn",
+    "openeuler",
+    "kylin",
+    "anolis",
+    "alinux",
+    "tencentos",
+    "tlinux",
 ];
+
+/// A verdict holds together: refusals say so in a sentence; a supported distribution
+/// has the facts its family needs (an apt suite, or an rpm release directory where
+/// Docker has a tree), and the accessors agree with it.
+fn consistent(distro: &Distro) -> Result<(), TestCaseError> {
+    match distro.platform() {
+        Err(reason) => prop_assert!(reason.starts_with("distribution: "), "{}", reason),
+        Ok(p) => {
+            match p.family {
+                Family::Debian => {
+                    prop_assert!(p.suite.is_some() && p.repo_release.is_none());
+                    prop_assert_eq!(p.manager, PackageManager::Apt);
+                }
+                Family::El | Family::Fedora => {
+                    prop_assert!(p.suite.is_none());
+                    prop_assert_eq!(p.tree.is_some(), p.repo_release.is_some());
+                    prop_assert!(p.manager != PackageManager::Apt);
+                }
+            }
+            prop_assert_eq!(distro.package_manager(), p.manager);
+            prop_assert_eq!(distro.repo_release(), p.repo_release.clone());
+            prop_assert_eq!(p.tree.is_none(), distro.check().is_some());
+            prop_assert!(!p.distro_engine.is_empty() || p.tree.is_some());
+        }
+    }
+    Ok(())
+}
 
 fn version_id() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -39,6 +74,10 @@ fn noise_line() -> impl Strategy<Value = String> {
         Just(String::new()),
         Just("# comment".to_string()),
         Just("ID_LIKE=\"rhel fedora\"".to_string()),
+        Just("ID_LIKE=\"ubuntu debian\"".to_string()),
+        Just("VERSION_CODENAME=bookworm".to_string()),
+        Just("UBUNTU_CODENAME=jammy".to_string()),
+        Just("VERSION_CODENAME=bionic".to_string()),
         Just("VERSION=\"7 (Core)\"".to_string()),
         Just("HOME_URL=\"https://www.centos.org/\"".to_string()),
         "[A-Z_]{1,12}=[^\n\r]{0,20}".prop_filter("not a field read", |l| {
@@ -61,6 +100,7 @@ proptest! {
         {
             let _ = (distro.check(), distro.package_manager(), distro.docker_repo_os());
             prop_assert!(!distro.id.is_empty());
+            consistent(&distro)?;
         }
     }
 
@@ -84,6 +124,7 @@ proptest! {
         }
         let text = lines.join("\n");
         let distro = Distro::from_os_release(&text).expect("an ID is given");
+        consistent(&distro)?;
         prop_assert_eq!(distro.id.as_str(), id);
         prop_assert_eq!(&distro.version_id, &version);
         prop_assert_eq!(distro.pretty_name.as_str(), pretty.trim());

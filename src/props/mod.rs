@@ -1,6 +1,7 @@
 //! Seeded property tests of the parsers and renderers that read what a target or an
-//! operator wrote: plans, daemon.json, release files, yum/dnf and rpm output, rpm version
-//! order, the EOL repo-file rewrite, yum/dnf problem lines and the fact-script frames.
+//! operator wrote: plans, daemon.json, release files, yum/dnf and rpm output, rpm and dpkg version
+//! order, apt and dpkg-query output, the EOL repo-file rewrite, yum/dnf problem lines and the
+//! fact-script frames.
 //!
 //! Every property runs with a fixed seed, so CI sees the same cases on every run and a
 //! failure reproduces; `PROPTEST_CASES` sets the number of cases of each property (the
@@ -10,7 +11,9 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
+mod apt;
 mod daemonjson;
+mod debver;
 mod distro;
 mod os_repos;
 mod packages;

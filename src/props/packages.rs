@@ -31,6 +31,7 @@ pub fn evr() -> impl Strategy<Value = Evr> {
             epoch,
             version,
             release,
+            scheme: Default::default(),
         })
 }
 

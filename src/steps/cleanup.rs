@@ -10,12 +10,13 @@ pub const ID: &str = "cleanup";
 
 /// The old packages the plan removes, in the plan's (or Docker's documented) order.
 pub fn wanted_removals(ctx: &Context) -> Vec<String> {
-    let list = ctx
-        .plan
-        .cleanup
-        .remove
-        .clone()
-        .unwrap_or_else(|| ctx.distro.default_old_packages());
+    let list = ctx.plan.cleanup.remove.clone().unwrap_or_else(|| {
+        if ctx.plan.repo.source.is_distro() {
+            ctx.distro.old_packages_beside_distro_engine()
+        } else {
+            ctx.distro.default_old_packages()
+        }
+    });
     list.into_iter()
         .filter(|name| ctx.facts.is_installed(name))
         .collect()

@@ -11,6 +11,8 @@ use super::{Context, StepPlan, repo};
 use crate::change::{Change, PackageItem, PackageVerb};
 use crate::error::{Error, Result};
 use crate::host::Host;
+use crate::packages::apt::AptTool;
+use crate::packages::apt::resolve::{self, Sources};
 use crate::packages::backend::parse_list;
 use crate::packages::rpmver::Evr;
 use crate::packages::version::VersionSpec;
@@ -73,6 +75,47 @@ fn managed(
     list
 }
 
+/// The engine packages of this target: Docker's (`managed`), or with `[repo] source =
+/// "distro"` the distribution's own engine (docker.io, moby-engine, docker), the first
+/// at the plan's engine.version, the others at the newest offered.
+fn managed_in(
+    ctx: &Context,
+    installed: &BTreeMap<String, Evr>,
+    offered_extras: bool,
+) -> Vec<(String, Rule)> {
+    if !ctx.plan.repo.source.is_distro() {
+        return managed(ctx.plan, installed, offered_extras);
+    }
+    distro_engine(ctx)
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let rule = if i == 0 {
+                Rule::Engine
+            } else {
+                Rule::Own(VersionSpec::Latest)
+            };
+            (name.to_string(), rule)
+        })
+        .collect()
+}
+
+fn distro_engine(ctx: &Context) -> &'static [&'static str] {
+    ctx.distro
+        .platform()
+        .map(|p| p.distro_engine)
+        .unwrap_or(&[])
+}
+
+/// The package whose version is the plan's engine.version.
+pub fn engine_package(ctx: &Context) -> String {
+    if ctx.plan.repo.source.is_distro() {
+        distro_engine(ctx).first().unwrap_or(&ENGINE).to_string()
+    } else {
+        ENGINE.to_string()
+    }
+}
+
 /// Every package name the engine step may ask the repo or rpm about.
 pub fn package_names(plan: &Plan) -> Vec<String> {
     let mut names: Vec<String> = managed(plan, &BTreeMap::new(), false)
@@ -92,13 +135,13 @@ pub type Offer = BTreeMap<String, Vec<Evr>>;
 /// needed (a converged host never asks the repo).
 pub fn satisfied(ctx: &Context) -> bool {
     let installed = &ctx.facts.installed;
-    let Some(engine) = installed.get(ENGINE) else {
+    let Some(engine) = installed.get(&engine_package(ctx)) else {
         return false;
     };
     if !ctx.plan.engine.version.matches(engine) {
         return false;
     }
-    managed(ctx.plan, installed, false)
+    managed_in(ctx, installed, false)
         .iter()
         .all(|(name, rule)| match (installed.get(name), rule) {
             (None, _) => false,
@@ -120,8 +163,11 @@ pub fn fetch_offer(host: &Host, ctx: &Context) -> Result<Offer> {
          or proxy of the target, and that the tree has linux/{}/{}/",
         ctx.plan.repo.source.base_url,
         ctx.distro.docker_repo_os(),
-        ctx.distro.major.unwrap_or(0),
+        ctx.distro.repo_release().unwrap_or_default(),
     );
+    if let Some(apt) = ctx.tool.apt() {
+        return fetch_apt_offer(ctx, host, &apt);
+    }
     let packages = &package_names(ctx.plan);
     let (argv, output) =
         host.run_with_file("repos/docker-ce.repo", &repo::rendered(ctx), &|dir| {
@@ -138,6 +184,38 @@ pub fn fetch_offer(host: &Host, ctx: &Context) -> Result<Offer> {
     Ok(parse_list(&output.stdout, packages))
 }
 
+/// apt: the offers of the source the plan would write (Docker's repo alone, with
+/// the keyring it would install), or with source "distro" of the host's own sources,
+/// read in a scratch directory (`packages::apt::resolve`).
+fn fetch_apt_offer(ctx: &Context, host: &Host, apt: &AptTool) -> Result<Offer> {
+    let (sources, hint) = match (repo::apt_source(ctx)?, &ctx.repo_key) {
+        (Some(source), Some(key)) => (
+            Sources::DockerOnly {
+                source: resolve::staged_source(&repo::rendered(ctx)),
+                keyring: key.clone(),
+            },
+            format!(
+                "Docker's apt repo at {} did not answer as apt expects; check [repo] source, the network or proxy of the target, and that the tree has dists/{}/",
+                source.uri(),
+                source.suite
+            ),
+        ),
+        _ => (
+            Sources::Target { docker: None },
+            "the host's own apt sources did not answer; check them (apt-get update says the same) and the network or proxy of the target"
+                .to_string(),
+        ),
+    };
+    let mut names: Vec<String> = managed_in(ctx, &BTreeMap::new(), false)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    if !ctx.plan.repo.source.is_distro() && !names.iter().any(|n| n == ROOTLESS_EXTRAS) {
+        names.push(ROOTLESS_EXTRAS.to_string());
+    }
+    resolve::offers(host, apt, &sources, &names, &hint)
+}
+
 /// Versions offered for docker-ce, for `rdock-setup versions`.
 pub fn engine_versions(offer: &Offer) -> &[Evr] {
     offer.get(ENGINE).map(Vec::as_slice).unwrap_or(&[])
@@ -145,13 +223,23 @@ pub fn engine_versions(offer: &Offer) -> &[Evr] {
 
 /// The docker-ce version the plan resolves to.
 pub fn resolve(spec: &VersionSpec, installed: Option<&Evr>, offer: &Offer) -> Result<Evr> {
+    resolve_named(ENGINE, spec, installed, offer)
+}
+
+/// The version of engine package `name` the plan resolves to.
+fn resolve_named(
+    name: &str,
+    spec: &VersionSpec,
+    installed: Option<&Evr>,
+    offer: &Offer,
+) -> Result<Evr> {
     if let Some(evr) = installed.filter(|evr| spec.matches(evr)) {
         return Ok(evr.clone());
     }
     pick_offered(
-        format!("engine.version {spec} matches none of the docker-ce versions"),
+        format!("engine.version {spec} matches none of the {name} versions"),
         spec,
-        engine_versions(offer),
+        offer.get(name).map(Vec::as_slice).unwrap_or(&[]),
     )
 }
 
@@ -177,20 +265,32 @@ fn pick_offered(what: String, spec: &VersionSpec, offered: &[Evr]) -> Result<Evr
 
 pub fn check(ctx: &Context, offer: Option<&Offer>) -> Result<StepPlan> {
     let installed = &ctx.facts.installed;
+    let engine_name = engine_package(ctx);
     let Some(offer) = offer.filter(|_| !satisfied(ctx)) else {
         let engine = installed
-            .get(ENGINE)
+            .get(&engine_name)
             .map(ToString::to_string)
             .unwrap_or_default();
-        return Ok(StepPlan::unchanged(
-            ID,
-            format!(
-                "docker-ce {engine} installed, as the plan ({}) wants",
-                ctx.plan.engine.version
-            ),
-        ));
+        let hold = hold_change(ctx, &managed_names(ctx));
+        let summary = format!(
+            "{engine_name} {engine} installed, as the plan ({}) wants",
+            ctx.plan.engine.version
+        );
+        return Ok(match hold {
+            Some(change) => {
+                let mut step = StepPlan::with_changes(ID, vec![change]);
+                step.summary = format!("{summary}; {}", step.summary);
+                step
+            }
+            None => StepPlan::unchanged(ID, summary),
+        });
     };
-    let engine_target = resolve(&ctx.plan.engine.version, installed.get(ENGINE), offer)?;
+    let engine_target = resolve_named(
+        &engine_name,
+        &ctx.plan.engine.version,
+        installed.get(&engine_name),
+        offer,
+    )?;
 
     let mut by_verb: BTreeMap<u8, (PackageVerb, Vec<PackageItem>)> = BTreeMap::new();
     let mut notes = Vec::new();
@@ -198,7 +298,12 @@ pub fn check(ctx: &Context, offer: Option<&Offer>) -> Result<StepPlan> {
         list.iter()
             .any(|evr| evr.same_version_release(&engine_target))
     });
-    for (name, rule) in managed(ctx.plan, installed, offered_extras) {
+    let managed = managed_in(ctx, installed, offered_extras);
+    let hold = hold_change(
+        ctx,
+        &managed.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+    );
+    for (name, rule) in managed {
         let current = installed.get(&name);
         let target = match &rule {
             Rule::Engine => engine_target.clone(),
@@ -213,7 +318,7 @@ pub fn check(ctx: &Context, offer: Option<&Offer>) -> Result<StepPlan> {
                 .cloned()
                 .ok_or_else(|| Error::Version {
                     message: format!(
-                        "the repo offers docker-ce {engine_target} but no {name} of the same version"
+                        "the repo offers {engine_name} {engine_target} but no {name} of the same version"
                     ),
                     hint: "the mirror may be incomplete; pick another engine.version or repo.source"
                         .into(),
@@ -238,7 +343,7 @@ pub fn check(ctx: &Context, offer: Option<&Offer>) -> Result<StepPlan> {
         };
         let planned = match &rule {
             Rule::Engine => ctx.plan.engine.version.to_string(),
-            Rule::SameAsEngine | Rule::Companion => format!("docker-ce {engine_target}"),
+            Rule::SameAsEngine | Rule::Companion => format!("{engine_name} {engine_target}"),
             Rule::Own(spec) => spec.to_string(),
         };
         let have = current.map(ToString::to_string).unwrap_or_default();
@@ -268,19 +373,48 @@ pub fn check(ctx: &Context, offer: Option<&Offer>) -> Result<StepPlan> {
             });
     }
 
-    let changes: Vec<Change> = by_verb
+    let mut changes: Vec<Change> = by_verb
         .into_values()
         .map(|(verb, items)| Change::Packages { verb, items })
         .collect();
+    changes.extend(hold);
     if changes.is_empty() {
         return Ok(StepPlan::unchanged(
             ID,
-            format!("docker-ce {engine_target} installed"),
+            format!("{engine_name} {engine_target} installed"),
         ));
     }
     let mut step = StepPlan::with_changes(ID, changes);
     step.notes = notes;
     Ok(step)
+}
+
+/// The engine packages this target has or gets, by name.
+fn managed_names(ctx: &Context) -> Vec<String> {
+    managed_in(ctx, &ctx.facts.installed, false)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// apt, `[engine] hold`: `apt-mark hold` for the engine packages not held yet, so that
+/// a plain `apt-get upgrade` leaves them where the plan put them. (yum/dnf hold through
+/// the repo file's `exclude=`, written by the repo step.) A hold the operator set
+/// stays when the plan does not ask for one.
+fn hold_change(ctx: &Context, names: &[String]) -> Option<Change> {
+    let apt = ctx.tool.apt()?;
+    if !ctx.plan.engine.hold {
+        return None;
+    }
+    let unheld: Vec<String> = names
+        .iter()
+        .filter(|name| !ctx.facts.held.contains(name))
+        .cloned()
+        .collect();
+    (!unheld.is_empty()).then(|| Change::Command {
+        what: format!("hold {} (apt-mark hold)", unheld.join(", ")),
+        argv: apt.hold(&unheld),
+    })
 }
 
 /// The newest offered version of `name` that `spec` accepts.

@@ -72,6 +72,10 @@ pub struct Context<'a> {
     pub facts: &'a Facts,
     pub distro: &'a Distro,
     pub tool: PackageTool,
+    /// apt: the suite of Docker's source (`Distro::suite`).
+    pub distro_suite: Option<String>,
+    /// apt: the keyring Docker's source will be checked with (`repo::resolve_key`).
+    pub repo_key: Option<Vec<u8>>,
     /// Suffix for backups made in this run, e.g. `.rdock-setup-20261127T235900Z.bak`.
     pub backup_suffix: String,
 }

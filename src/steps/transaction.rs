@@ -4,16 +4,17 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Context, StepPlan};
+use super::{Context, StepPlan, repo};
 use crate::change::Change;
 use crate::error::{Error, Result};
 use crate::facts::RPMDB_DIRS;
 use crate::host::{Host, Stage};
+use crate::packages::apt::{self, AptTool};
 use crate::packages::backend::{PackageTool, RPM_QUERY_FORMAT, parse_rpm_query};
 use crate::packages::mirrors::REPO_FILE;
 use crate::packages::os_repos::{DEAD_HOSTS, OsRepoSource, REPOS_DIR};
 use crate::packages::repo_file;
-use crate::packages::transaction::{Expect, Transaction, failing_repos, problems};
+use crate::packages::transaction::{Expect, Transaction, failing_repos, problems, unmet};
 
 /// The transaction and the tool that runs it; held by the first step whose packages
 /// it carries, and run by the runner before that step's other changes.
@@ -102,14 +103,18 @@ pub fn repo_files_after(
 
 /// Prove, touching nothing of the target, that the transaction resolves against the
 /// repos as they will be: a `--assumeno` run of the same script in a scratch root that
-/// holds a copy of the target's rpm database and those repo files.
+/// holds a copy of the target's rpm database and those repo files. Returns notes on
+/// what the package manager adds (apt: the dependencies it pulls in).
 pub fn prove(
     host: &Host,
     ctx: &Context,
     run: &PackageRun,
     repo_files: &[(String, Vec<u8>)],
     os_repos: &StepPlan,
-) -> Result<()> {
+) -> Result<Vec<String>> {
+    if let Some(apt) = run.tool.apt() {
+        return prove_apt(ctx, host, &apt, run);
+    }
     let script = run.transaction.script(run.tool.manager);
     let mut stage = Stage::default();
     stage.files.push((SCRIPT.to_string(), script.into_bytes()));
@@ -136,7 +141,7 @@ pub fn prove(
     .iter()
     .any(|m| text.contains(m));
     if found.is_empty() && resolved {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let found = if found.is_empty() {
         let tail: Vec<String> = text
@@ -164,9 +169,36 @@ pub fn prove(
     ))
 }
 
+/// apt: the proof runs against the host's own sources plus Docker's source as the repo
+/// step writes it (with the keyring it installs), in a scratch directory.
+fn prove_apt(ctx: &Context, host: &Host, apt: &AptTool, run: &PackageRun) -> Result<Vec<String>> {
+    let docker = match (repo::apt_source(ctx)?, &ctx.repo_key) {
+        (Some(_), Some(key)) => Some((
+            apt::resolve::staged_source(&repo::rendered(ctx)),
+            key.clone(),
+        )),
+        _ => None,
+    };
+    let hint = format!(
+        "read what apt said above; the target is untouched. Docker's repo is [repo] source = {}",
+        ctx.plan.repo.source.describe()
+    );
+    apt::transaction::prove(
+        host,
+        apt,
+        &apt::resolve::Sources::Target { docker },
+        &run.transaction,
+        &hint,
+    )
+    .map(|sim| apt::transaction::dependencies(&sim, &run.transaction))
+}
+
 /// Run the transaction on the target, then ask rpm whether every package ended where
 /// the plan put it: yum/dnf's shell reports some failures only in words.
 pub fn apply(host: &Host, run: &PackageRun) -> Result<()> {
+    if let Some(apt) = run.tool.apt() {
+        return apt::transaction::apply(host, &apt, &run.transaction);
+    }
     let script = run.transaction.script(run.tool.manager);
     let (argv, output) = host.run_with_file(SCRIPT, script.as_bytes(), &|dir| {
         run.tool.shell(&dir.join(SCRIPT))
@@ -175,27 +207,7 @@ pub fn apply(host: &Host, run: &PackageRun) -> Result<()> {
     let mut query = vec!["-q", "--qf", RPM_QUERY_FORMAT];
     query.extend(expectations.iter().map(|(name, _)| name.as_str()));
     let installed = parse_rpm_query(&host.run(host.rpm_argv(&query))?.stdout);
-    let wrong: Vec<String> = expectations
-        .iter()
-        .filter_map(|(name, expect)| {
-            let have = installed.get(name);
-            let fine = match expect {
-                Expect::Absent => have.is_none(),
-                Expect::Present => have.is_some(),
-                Expect::At(evr) => have == Some(evr),
-            };
-            (!fine).then(|| {
-                let have = have
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "not installed".into());
-                match expect {
-                    Expect::Absent => format!("{name} is still installed ({have})"),
-                    Expect::Present => format!("{name} is {have}"),
-                    Expect::At(evr) => format!("{name} is {have}, not {evr}"),
-                }
-            })
-        })
-        .collect();
+    let wrong = unmet(&expectations, &|name| installed.get(name).cloned());
     if wrong.is_empty() {
         return Ok(());
     }

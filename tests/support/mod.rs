@@ -1034,6 +1034,7 @@ pub fn output_text(out: &Output) -> String {
     )
 }
 
+pub mod apt;
 pub mod converge;
 pub mod dist;
 pub mod eol;
