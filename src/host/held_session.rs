@@ -1,19 +1,37 @@
 //! A remote command that answers, then stays open: the fact script of a run takes the
 //! target's lock (an flock on fd 9 of its shell), prints its answers and a marker, and
-//! waits for its stdin to close. The run's other commands go through the same
-//! multiplexed connection; closing stdin at the end releases the lock. If the
-//! controller dies, its ssh client dies, the channel closes, and the remote shell,
-//! lock and all, goes with it. A converged host still costs this one SSH command.
+//! then serves the run's other commands itself: each request arrives on its stdin
+//! (`run SCRIPT_LEN INPUT_LEN`, then the script, then its input), runs in a fresh `sh`
+//! without the lock's fd, and is answered framed on its stdout (`@@rdock-reply STATUS
+//! OUT_LEN ERR_LEN`, then the bytes). So a whole run, fresh or converged, is this one
+//! SSH command, and each later command costs one round trip and no channel of its own.
+//! Closing stdin at the end releases the lock. If the controller dies, its ssh client
+//! dies, the channel closes, the command running then finishes, and nothing after it
+//! starts: the remote shell, lock and all, ends at its next read.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+
+/// The loop the fact script ends with, once its answers and marker are out (`$T` is
+/// the fact script's private directory, removed when the shell ends). A request whose
+/// script or input arrived short (the controller died mid-send) is never run.
+pub const SERVE: &str = r#"while read -r rd_q rd_sl rd_il; do
+  [ "$rd_q" = run ] || break
+  head -c "$rd_sl" > "$T/rq.sh" && head -c "$rd_il" > "$T/rq.in" || break
+  [ "$(wc -c < "$T/rq.sh")" -eq "$rd_sl" ] && [ "$(wc -c < "$T/rq.in")" -eq "$rd_il" ] || break
+  sh "$T/rq.sh" < "$T/rq.in" > "$T/rq.out" 2> "$T/rq.err" 9>&-
+  rd_s=$?
+  printf '@@rdock-reply %s %s %s\n' "$rd_s" "$(wc -c < "$T/rq.out")" "$(wc -c < "$T/rq.err")"
+  cat "$T/rq.out" "$T/rq.err"
+done
+"#;
 
 /// What the session said up to its marker (or up to its end, when it ended first).
 pub struct Opened {
@@ -27,11 +45,23 @@ pub struct Opened {
 
 pub struct HeldSession {
     child: Child,
+    stdin: Option<ChildStdin>,
+    /// The session's stdout after the marker, as it arrives.
+    chunks: mpsc::Receiver<Vec<u8>>,
+    pending: Vec<u8>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+/// One request's answer: the exit status of its script and what it printed.
+pub struct Reply {
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
 }
 
 /// Start `argv` (an ssh command line whose remote script prints `marker` on a line of
-/// its own once it has answered, then reads stdin to its end), and read its output up
-/// to that line, for at most `limit`.
+/// its own once it has answered, then serves requests, `SERVE`), and read its output
+/// up to that line, for at most `limit`.
 pub fn open(argv: &[String], marker: &str, limit: Duration) -> io::Result<Opened> {
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
@@ -59,6 +89,7 @@ pub fn open(argv: &[String], marker: &str, limit: Duration) -> io::Result<Opened
     }
     let line = format!("\n{marker}\n").into_bytes();
     let (sender, answered) = mpsc::channel();
+    let (chunk_sender, chunks) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let mut buffer = [0u8; 65536];
@@ -73,9 +104,18 @@ pub fn open(argv: &[String], marker: &str, limit: Duration) -> io::Result<Opened
                     if bytes.ends_with(&line) {
                         bytes.truncate(bytes.len() - line.len());
                         let _ = sender.send((bytes, true));
-                        // Drain to the end, so that the remote side never blocks on us.
-                        while matches!(stdout.read(&mut buffer), Ok(n) if n > 0) {}
-                        return;
+                        // From here on, the replies to requests; the end of the stream
+                        // drops the sender, which tells a waiting request.
+                        loop {
+                            match stdout.read(&mut buffer) {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => {
+                                    if chunk_sender.send(buffer[..n].to_vec()).is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -88,7 +128,13 @@ pub fn open(argv: &[String], marker: &str, limit: Duration) -> io::Result<Opened
         Ok((stdout, true)) => Ok(Opened {
             stdout,
             stderr: stderr(&stderr_bytes),
-            held: Some(HeldSession { child }),
+            held: Some(HeldSession {
+                stdin: child.stdin.take(),
+                child,
+                chunks,
+                pending: Vec::new(),
+                stderr: stderr_bytes,
+            }),
             status: None,
         }),
         Ok((stdout, false)) => {
@@ -123,10 +169,103 @@ pub fn open(argv: &[String], marker: &str, limit: Duration) -> io::Result<Opened
 }
 
 impl HeldSession {
+    /// Run `script` (shell text) with `input` on its stdin in the session, and wait at
+    /// most `limit` for its answer. An error means the session is no longer usable.
+    pub fn request(&mut self, script: &[u8], input: &[u8], limit: Duration) -> io::Result<Reply> {
+        let deadline = Instant::now() + limit;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the session is closed"))?;
+        let mut message = format!("run {} {}\n", script.len(), input.len()).into_bytes();
+        message.extend_from_slice(script);
+        message.extend_from_slice(input);
+        if let Err(err) = stdin.write_all(&message).and_then(|()| stdin.flush()) {
+            return Err(self.ended(&format!("the session took no request ({err})")));
+        }
+        loop {
+            if let Some(reply) = self.take_reply()? {
+                return Ok(reply);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.pending.extend_from_slice(&chunk),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no answer within {}s", limit.as_secs()),
+                    ));
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(self.ended("the session ended before it answered"));
+                }
+            }
+        }
+    }
+
+    /// A whole reply from what has arrived, if it is all there.
+    fn take_reply(&mut self) -> io::Result<Option<Reply>> {
+        let Some(end) = self.pending.iter().position(|&b| b == b'\n') else {
+            return Ok(None);
+        };
+        let header = String::from_utf8_lossy(&self.pending[..end]).into_owned();
+        let bad = || {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the session answered out of frame: {header:?}"),
+            )
+        };
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        let [tag, status, out, err] = fields.as_slice() else {
+            return Err(bad());
+        };
+        let (Ok(status), Ok(out), Ok(err)) = (
+            status.parse::<i32>(),
+            out.parse::<usize>(),
+            err.parse::<usize>(),
+        ) else {
+            return Err(bad());
+        };
+        if *tag != "@@rdock-reply" {
+            return Err(bad());
+        }
+        let body = end + 1;
+        if self.pending.len() < body + out + err {
+            return Ok(None);
+        }
+        let rest = self.pending.split_off(body + out + err);
+        let stderr = self.pending[body + out..].to_vec();
+        let stdout = self.pending[body..body + out].to_vec();
+        self.pending = rest;
+        Ok(Some(Reply {
+            status,
+            stdout,
+            stderr,
+        }))
+    }
+
+    /// Why the session is gone, with the last thing ssh said.
+    fn ended(&self, what: &str) -> io::Error {
+        let said =
+            String::from_utf8_lossy(&self.stderr.lock().map(|b| b.clone()).unwrap_or_default())
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| format!(": {}", l.trim()))
+                .unwrap_or_default();
+        io::Error::new(io::ErrorKind::NotConnected, format!("{what}{said}"))
+    }
+
+    /// Cut the session now (a request past its bound, a session out of frame).
+    pub fn kill(mut self) {
+        let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+
     /// Let the remote command end (its stdin closes), which releases the lock; a
     /// session that does not end within `limit` is cut.
     pub fn close(mut self, limit: Duration) {
-        drop(self.child.stdin.take());
+        drop(self.stdin.take());
         let pid = Pid::from_raw(self.child.id() as i32);
         let deadline = std::time::Instant::now() + limit;
         while std::time::Instant::now() < deadline {

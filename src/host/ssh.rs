@@ -8,7 +8,7 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -90,14 +90,20 @@ struct Inner {
     sudo: bool,
     /// This transport's ControlPath name in the run's socket directory.
     control_name: String,
+    /// The fact session that holds the target's lock, once a run took it; every later
+    /// command of the run goes through it (held_session.rs).
+    held: Mutex<Option<HeldSession>>,
+    /// The held session ended under a run: later commands fail instead of reconnecting
+    /// without the lock.
+    session_lost: AtomicBool,
+    /// A ControlMaster may have been started for this transport (`close` ends it).
+    master_started: AtomicBool,
 }
 
 static NEXT_CONTROL: AtomicUsize = AtomicUsize::new(0);
 
 pub struct SshTransport {
     inner: Arc<Inner>,
-    /// The fact session that holds the target's lock, once a run took it.
-    held: Mutex<Option<HeldSession>>,
 }
 
 /// ssh's own failure (connection, authentication, host key): exit status 255.
@@ -123,14 +129,19 @@ impl SshTransport {
                 // Each transport its own master connection: two runs on one host never
                 // share (nor close) each other's.
                 control_name: format!("{}", NEXT_CONTROL.fetch_add(1, Ordering::SeqCst)),
+                held: Mutex::new(None),
+                session_lost: AtomicBool::new(false),
+                master_started: AtomicBool::new(false),
             }),
-            held: Mutex::new(None),
         }
     }
 
     /// Close the multiplexed connection.
     fn close_master(&self) {
-        let mut argv = self.inner.ssh_argv();
+        if !self.inner.master_started.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut argv = self.inner.ssh_argv(true);
         argv.insert(1, "-O".into());
         argv.insert(2, "exit".into());
         argv.pop(); // the `--` separator
@@ -144,7 +155,9 @@ impl SshTransport {
 }
 
 impl Inner {
-    fn ssh_argv(&self) -> Vec<String> {
+    /// The ssh command line up to `--`; `multiplexed`: through (or as) the transport's
+    /// ControlMaster, else one connection of its own (the held session: one process).
+    fn ssh_argv(&self, multiplexed: bool) -> Vec<String> {
         let s = &self.settings;
         let mut argv: Vec<String> = vec!["ssh".into()];
         let mut opt = |o: String| {
@@ -152,13 +165,18 @@ impl Inner {
             argv.push(o);
         };
         opt("BatchMode=yes".into());
-        opt("ControlMaster=auto".into());
-        opt(format!(
-            "ControlPath={}/{}",
-            s.control_dir.display(),
-            self.control_name
-        ));
-        opt("ControlPersist=120".into());
+        if multiplexed {
+            opt("ControlMaster=auto".into());
+            opt(format!(
+                "ControlPath={}/{}",
+                s.control_dir.display(),
+                self.control_name
+            ));
+            opt("ControlPersist=120".into());
+        } else {
+            opt("ControlMaster=no".into());
+            opt("ControlPath=none".into());
+        }
         opt(format!("ConnectTimeout={}", s.connect_timeout_secs));
         // A link that died (a host gone, a cable pulled) ends the session within a minute
         // instead of hanging the run.
@@ -202,9 +220,14 @@ impl Inner {
         input: Option<&[u8]>,
         limit: Duration,
     ) -> io::Result<std::process::Output> {
-        let mut argv = self.ssh_argv();
-        argv.push(format!("timeout -k 10 {} {remote}", limit.as_secs().max(1)));
+        let line = format!("timeout -k 10 {} {remote}", limit.as_secs().max(1));
         let started = std::time::Instant::now();
+        if let Some(output) = self.through_session(&line, input, limit)? {
+            return self.judged(output, started, limit);
+        }
+        let mut argv = self.ssh_argv(true);
+        argv.push(line);
+        self.master_started.store(true, Ordering::SeqCst);
         tracing::debug!(host = %self.target.display(), command = %remote.lines().next().unwrap_or(""), "ssh");
         let output = bounded::output(
             Command::new(&argv[0])
@@ -239,6 +262,67 @@ impl Inner {
                 &String::from_utf8_lossy(&output.stderr),
             ));
         }
+        self.judged(output, started, limit)
+    }
+
+    /// The held session's answer to `line`, when the run holds one (`None`: it does not).
+    fn through_session(
+        &self,
+        line: &str,
+        input: Option<&[u8]>,
+        limit: Duration,
+    ) -> io::Result<Option<std::process::Output>> {
+        use std::os::unix::process::ExitStatusExt as _;
+        let mut held = self
+            .held
+            .lock()
+            .map_err(|_| io::Error::other("the session's lock is poisoned"))?;
+        let Some(session) = held.as_mut() else {
+            if self.session_lost.load(Ordering::SeqCst) {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    format!(
+                        "the session to {} ended earlier in this run; check the host and the link",
+                        self.target.display()
+                    ),
+                ));
+            }
+            return Ok(None);
+        };
+        tracing::debug!(host = %self.target.display(), command = %line.lines().next().unwrap_or(""), "ssh session");
+        match session.request(
+            line.as_bytes(),
+            input.unwrap_or_default(),
+            limit + LINK_GRACE,
+        ) {
+            Ok(reply) => Ok(Some(std::process::Output {
+                status: std::process::ExitStatus::from_raw((reply.status & 0xff) << 8),
+                stdout: reply.stdout,
+                stderr: reply.stderr,
+            })),
+            Err(err) => {
+                if let Some(session) = held.take() {
+                    session.kill();
+                }
+                self.session_lost.store(true, Ordering::SeqCst);
+                Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    format!(
+                        "{} did not answer: {err}; check the host and the link",
+                        self.target.display()
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// A command that ran its whole bound is reported as timed out.
+    fn judged(
+        &self,
+        output: std::process::Output,
+        started: std::time::Instant,
+        limit: Duration,
+    ) -> io::Result<std::process::Output> {
         // 124 is also what a command's own `timeout` says (the health poll's bounded
         // `docker info`): only one that ran the whole bound is ours.
         if output.status.code() == Some(TIMED_OUT) && started.elapsed() >= limit {
@@ -294,16 +378,14 @@ impl SshTransport {
     ) -> io::Result<Vec<Answer>> {
         let marker = format!("@@rdock-held {}", unique_suffix());
         let mut script = remote_probe::script(root, queries)?;
-        script.push_str(&format!(
-            "printf '\\n%s\\n' {}\ncat >/dev/null\n",
-            quote(&marker)?
-        ));
+        script.push_str(&format!("printf '\\n%s\\n' {}\n", quote(&marker)?));
+        script.push_str(held_session::SERVE);
         let mut words: Vec<&str> = Vec::new();
         if self.inner.sudo {
             words.extend(["sudo", "-n", "--"]);
         }
         words.extend(["sh", "-c", &script]);
-        let mut argv = self.inner.ssh_argv();
+        let mut argv = self.inner.ssh_argv(false);
         argv.push(command_line(&words)?);
         tracing::debug!(host = %self.inner.target.display(), "ssh: fact session holding the lock");
         let opened =
@@ -318,7 +400,7 @@ impl SshTransport {
             return Err(unreachable_error(&self.inner.target, &opened.stderr));
         }
         if let Some(session) = opened.held
-            && let Ok(mut held) = self.held.lock()
+            && let Ok(mut held) = self.inner.held.lock()
         {
             *held = Some(session);
         }
@@ -444,7 +526,7 @@ fn write_script(
         "rd_p=$(rd_path {p}) || exit 1\n\
          rd_d=$(dirname -- \"$rd_p\")\n\
          if [ -d \"$rd_p\" ]; then echo \"$rd_p is a directory, not a file: move it away, then rerun\" >&2; exit 1; fi\n\
-         rd_mkdirs \"$rd_d\" || exit 1\n\
+         rd_mkdirs \"$rd_d\" || {{ echo \"cannot create directory $rd_d (is a part of it a file?)\" >&2; exit 1; }}\n\
          rd_t=$(mktemp \"$rd_d/.rdock-setup.XXXXXX\") || exit 1\n\
          trap 'rm -f -- \"$rd_t\"' EXIT\n\
          cat > \"$rd_t\" || exit 1\n\
@@ -484,7 +566,7 @@ impl Transport for SshTransport {
     }
 
     fn close(&self) {
-        if let Some(session) = self.held.lock().ok().and_then(|mut held| held.take()) {
+        if let Some(session) = self.inner.held.lock().ok().and_then(|mut held| held.take()) {
             session.close(Duration::from_secs(10));
         }
         self.close_master();
