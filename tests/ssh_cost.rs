@@ -20,7 +20,8 @@ fn plan() -> PlanFile {
     ))
 }
 
-/// `apply PLAN` over the lab's one host, as JSON.
+/// `apply PLAN -vv` over the lab's one host: exit code, JSON report, and the whole
+/// output (the debug log on stderr).
 fn apply(
     lab: &SshLab,
     sandbox: &Sandbox,
@@ -37,6 +38,7 @@ fn apply(
         config.to_str().unwrap(),
         "--format",
         "json",
+        "-vv",
     ]);
     let text = output_text(&out);
     let json: serde_json::Value =
@@ -99,6 +101,9 @@ fn a_failing_middle_step_stops_the_run_there_and_loses_nothing() {
         sandbox.rpm_query().get("docker-ce").map(String::as_str),
         Some("3:20.10.24-3.el7")
     );
+    // The steps after the package transaction went as one change script (the -vv log
+    // says so), and the failure inside it is reported as the step's own.
+    assert!(text.contains("change script"), "{text}");
     // The failing step is named, with what the target said about it.
     assert_eq!(step(&json, "daemon-json")["status"], "failed", "{text}");
     let error = json["hosts"][0]["error"].as_str().unwrap_or_default();

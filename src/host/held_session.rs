@@ -21,13 +21,22 @@ use nix::unistd::Pid;
 
 /// The loop the fact script ends with, once its answers and marker are out (`$T` is
 /// the fact script's private directory, removed when the shell ends). A request whose
-/// script or input arrived short (the controller died mid-send) is never run.
-pub const SERVE: &str = r#"while read -r rd_q rd_sl rd_il; do
-  [ "$rd_q" = run ] || break
+/// script or input arrived short (the controller died mid-send) is never run. While a
+/// request runs, a watcher reads the next line: a `stop` from the controller (Ctrl-C)
+/// or the end of stdin (the controller went away) makes `$RDOCK_STOP`, which a change
+/// script reads before each step (change_script.rs). Other lines are ignored.
+pub const SERVE: &str = r#"RDOCK_STOP=$T/stop; export RDOCK_STOP
+exec 7<&0
+while read -r rd_q rd_sl rd_il; do
+  [ "$rd_q" = run ] || continue
   head -c "$rd_sl" > "$T/rq.sh" && head -c "$rd_il" > "$T/rq.in" || break
   [ "$(wc -c < "$T/rq.sh")" -eq "$rd_sl" ] && [ "$(wc -c < "$T/rq.in")" -eq "$rd_il" ] || break
-  sh "$T/rq.sh" < "$T/rq.in" > "$T/rq.out" 2> "$T/rq.err" 9>&-
+  rm -f -- "$T/stop"
+  ( read -r rd_w <&7; : > "$T/stop" ) &
+  rd_wp=$!
+  sh "$T/rq.sh" < "$T/rq.in" > "$T/rq.out" 2> "$T/rq.err" 9>&- 7<&-
   rd_s=$?
+  kill "$rd_wp" 2>/dev/null; wait "$rd_wp" 2>/dev/null
   printf '@@rdock-reply %s %s %s\n' "$rd_s" "$(wc -c < "$T/rq.out")" "$(wc -c < "$T/rq.err")"
   cat "$T/rq.out" "$T/rq.err"
 done
@@ -172,6 +181,19 @@ impl HeldSession {
     /// Run `script` (shell text) with `input` on its stdin in the session, and wait at
     /// most `limit` for its answer. An error means the session is no longer usable.
     pub fn request(&mut self, script: &[u8], input: &[u8], limit: Duration) -> io::Result<Reply> {
+        self.request_stoppable(script, input, limit, &|| false)
+    }
+
+    /// `request`, and once `stop` says so while it runs, ask the request to stop (a
+    /// change script then starts no further step); it still answers.
+    pub fn request_stoppable(
+        &mut self,
+        script: &[u8],
+        input: &[u8],
+        limit: Duration,
+        stop: &dyn Fn() -> bool,
+    ) -> io::Result<Reply> {
+        let mut asked_to_stop = false;
         let deadline = Instant::now() + limit;
         let stdin = self
             .stdin
@@ -187,15 +209,25 @@ impl HeldSession {
             if let Some(reply) = self.take_reply()? {
                 return Ok(reply);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.chunks.recv_timeout(left) {
-                Ok(chunk) => self.pending.extend_from_slice(&chunk),
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("no answer within {}s", limit.as_secs()),
-                    ));
+            if !asked_to_stop && stop() {
+                asked_to_stop = true;
+                if let Some(stdin) = self.stdin.as_mut() {
+                    let _ = stdin.write_all(b"stop\n").and_then(|()| stdin.flush());
                 }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no answer within {}s", limit.as_secs()),
+                ));
+            }
+            match self
+                .chunks
+                .recv_timeout(left.min(Duration::from_millis(100)))
+            {
+                Ok(chunk) => self.pending.extend_from_slice(&chunk),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(self.ended("the session ended before it answered"));
                 }
@@ -276,5 +308,124 @@ impl HeldSession {
         }
         let _ = killpg(pid, Signal::SIGKILL);
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::change_script::{self, OpScripts, RawOutcome, ScriptOp};
+
+    /// The session as sshd would run it, minus ssh: a real `sh` with the serving loop.
+    fn session() -> (tempfile::TempDir, HeldSession) {
+        let tmp = tempfile::tempdir().unwrap();
+        let script = format!(
+            "T={}\nprintf 'facts\\n\\n%s\\n' MARK\n{SERVE}",
+            tmp.path().display()
+        );
+        let argv: Vec<String> = vec!["sh".into(), "-c".into(), script];
+        let opened = open(&argv, "MARK", Duration::from_secs(10)).unwrap();
+        assert_eq!(opened.stdout, b"facts\n");
+        (tmp, opened.held.expect("the session stays"))
+    }
+
+    struct NoFiles;
+
+    impl OpScripts for NoFiles {
+        fn write(&self, _: &ScriptOp) -> io::Result<String> {
+            unreachable!()
+        }
+        fn remove_tree(&self, _: &std::path::Path) -> io::Result<String> {
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn requests_are_answered_in_order_with_their_input_and_status() {
+        let (_tmp, mut session) = session();
+        let reply = session
+            .request(
+                b"cat; echo err >&2; exit 3",
+                b"in\0put",
+                Duration::from_secs(10),
+            )
+            .unwrap();
+        assert_eq!(
+            (reply.status, reply.stdout, reply.stderr),
+            (3, b"in\0put".to_vec(), b"err\n".to_vec())
+        );
+        let reply = session
+            .request(b"echo two", b"", Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(reply.stdout, b"two\n");
+        session.close(Duration::from_secs(5));
+    }
+
+    /// Ctrl-C while a change script runs: the step running finishes, no later step
+    /// starts, and the session still serves the next request.
+    #[test]
+    fn a_stop_while_a_change_script_runs_starts_no_further_step() {
+        let (tmp, mut session) = session();
+        let started = tmp.path().join("started");
+        let later = tmp.path().join("later");
+        let run = |text: String| ScriptOp::Run {
+            argv: vec!["sh".into(), "-c".into(), text],
+            hint: String::new(),
+        };
+        let steps = vec![
+            vec![run(format!("touch {}; sleep 1", started.display()))],
+            vec![run(format!("touch {}", later.display()))],
+        ];
+        let rendered = change_script::render(&steps, &NoFiles).unwrap();
+        let started_flag = started.clone();
+        let reply = session
+            .request_stoppable(
+                rendered.driver.as_bytes(),
+                &rendered.input,
+                Duration::from_secs(20),
+                &move || started_flag.exists(),
+            )
+            .unwrap();
+        assert_eq!(
+            reply.status,
+            0,
+            "{}",
+            String::from_utf8_lossy(&reply.stderr)
+        );
+        let outcomes = change_script::parse(2, &reply.stdout).unwrap();
+        assert_eq!(outcomes, vec![RawOutcome::Done, RawOutcome::NotRun]);
+        assert!(!later.exists(), "a step ran after the stop");
+        let reply = session
+            .request(b"echo still", b"", Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(reply.stdout, b"still\n");
+        session.close(Duration::from_secs(5));
+    }
+
+    /// The controller gone (its end of the pipe closed) counts as a stop.
+    #[test]
+    fn the_end_of_stdin_stops_a_change_script_too() {
+        let (tmp, mut session) = session();
+        let later = tmp.path().join("later");
+        let steps = vec![
+            vec![ScriptOp::Run {
+                argv: vec!["sleep".into(), "1".into()],
+                hint: String::new(),
+            }],
+            vec![ScriptOp::Run {
+                argv: vec!["touch".into(), later.display().to_string()],
+                hint: String::new(),
+            }],
+        ];
+        let rendered = change_script::render(&steps, &NoFiles).unwrap();
+        let mut message =
+            format!("run {} {}\n", rendered.driver.len(), rendered.input.len()).into_bytes();
+        message.extend_from_slice(rendered.driver.as_bytes());
+        message.extend_from_slice(&rendered.input);
+        let mut stdin = session.stdin.take().unwrap();
+        stdin.write_all(&message).unwrap();
+        drop(stdin);
+        let _ = session.child.wait();
+        assert!(!later.exists(), "a step ran after the controller went away");
     }
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::change_script::{self, OpScripts, RawOutcome, ScriptOp};
 use super::held_session::{self, HeldSession};
 use super::probe::{Answer, FileMatch, Query};
 use super::remote_probe::{self, PRELUDE};
@@ -549,6 +550,53 @@ fn write_script(
     ))
 }
 
+/// The script that deletes the tree at `path` (see `Transport::remove_tree`).
+fn remove_script(path: &Path) -> io::Result<String> {
+    Ok(format!(
+        "rd_p=$(rd_path {p}) || exit 1\nrm -rf --one-file-system -- \"$rd_p\"\n",
+        p = quote(&path.display().to_string())?
+    ))
+}
+
+/// A change script's operations as the same scripts `write_file` and `remove_tree` run.
+struct RemoteOps<'a> {
+    root: Option<&'a Path>,
+}
+
+impl OpScripts for RemoteOps<'_> {
+    fn write(&self, op: &ScriptOp) -> io::Result<String> {
+        let ScriptOp::Write {
+            path,
+            default_mode,
+            private,
+            backup,
+            only_if_missing,
+            ..
+        } = op
+        else {
+            return Err(io::Error::other("not a write"));
+        };
+        let mut body = String::new();
+        if *only_if_missing {
+            body.push_str(&format!(
+                "rd_k=$(rd_path {p}) || exit 1\nif [ -e \"$rd_k\" ] || [ -L \"$rd_k\" ]; then exit 0; fi\n",
+                p = quote(&path.display().to_string())?
+            ));
+        }
+        body.push_str(&write_script(
+            path,
+            *default_mode,
+            *private,
+            backup.as_deref(),
+        )?);
+        with_root(self.root, &body)
+    }
+
+    fn remove_tree(&self, path: &Path) -> io::Result<String> {
+        with_root(self.root, &remove_script(path)?)
+    }
+}
+
 fn with_root(root: Option<&Path>, body: &str) -> io::Result<String> {
     Ok(format!(
         "R={}\n{PRELUDE}\n{body}",
@@ -563,6 +611,51 @@ impl Transport for SshTransport {
 
     fn name(&self) -> String {
         self.inner.target.display()
+    }
+
+    fn run_change_script(
+        &self,
+        root: Option<&Path>,
+        steps: &[Vec<ScriptOp>],
+        stop: &dyn Fn() -> bool,
+    ) -> Option<io::Result<Vec<RawOutcome>>> {
+        let mut held = self.inner.held.lock().ok()?;
+        let session = held.as_mut()?;
+        let rendered = match change_script::render(steps, &RemoteOps { root }) {
+            Ok(rendered) => rendered,
+            Err(err) => return Some(Err(err)),
+        };
+        tracing::debug!(host = %self.inner.target.display(), steps = steps.len(), "ssh session: change script");
+        let reply = match session.request_stoppable(
+            rendered.driver.as_bytes(),
+            &rendered.input,
+            rendered.limit + LINK_GRACE,
+            stop,
+        ) {
+            Ok(reply) => reply,
+            Err(err) => {
+                // The session is gone: the run cannot go on through it.
+                if let Some(session) = held.take() {
+                    session.kill();
+                }
+                self.inner.session_lost.store(true, Ordering::SeqCst);
+                return Some(Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    format!(
+                        "{} did not answer: {err}; check the host and the link",
+                        self.inner.target.display()
+                    ),
+                )));
+            }
+        };
+        if reply.status != 0 {
+            return Some(Err(io::Error::other(format!(
+                "it could not start (exit {}): {}",
+                reply.status,
+                last_line(&String::from_utf8_lossy(&reply.stderr))
+            ))));
+        }
+        Some(change_script::parse(steps.len(), &reply.stdout))
     }
 
     fn close(&self) {
@@ -662,13 +755,9 @@ impl Transport for SshTransport {
     }
 
     fn remove_tree(&self, root: Option<&Path>, path: &Path) -> io::Result<()> {
-        let body = format!(
-            "rd_p=$(rd_path {p}) || exit 1\nrm -rf --one-file-system -- \"$rd_p\"\n",
-            p = quote(&path.display().to_string())?
-        );
         self.inner
             .script_ok(
-                &with_root(root, &body)?,
+                &with_root(root, &remove_script(path)?)?,
                 None,
                 &format!("deleting {}", path.display()),
             )
