@@ -27,9 +27,18 @@ fn apply(
     sandbox: &Sandbox,
     plan: &PlanFile,
 ) -> (Option<i32>, serde_json::Value, String) {
+    apply_with(lab, sandbox, plan, &[])
+}
+
+fn apply_with(
+    lab: &SshLab,
+    sandbox: &Sandbox,
+    plan: &PlanFile,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
     let inv = inventory(&entries(lab, std::slice::from_ref(sandbox)));
     let config = lab.ssh_config();
-    let out = rdock(&[
+    let mut args = vec![
         "apply",
         plan.path.to_str().unwrap(),
         "--inventory",
@@ -39,7 +48,9 @@ fn apply(
         "--format",
         "json",
         "-vv",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = rdock(&args);
     let text = output_text(&out);
     let json: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
@@ -58,6 +69,19 @@ fn a_fresh_host_costs_at_most_three_ssh_commands_and_a_converged_one_one() {
     let lab = SshLab::start("fresh", 1);
     let sandbox = Sandbox::centos7();
     let plan = plan();
+    // A dry-run asks the same questions (the repo's offer, the transaction's proof, the
+    // mirror probe) and changes nothing: one SSH command too.
+    let (code, json, text) = apply_with(&lab, &sandbox, &plan, &["--dry-run"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(json["hosts"][0]["status"], "changed", "{text}");
+    assert!(!sandbox.exists("etc/yum.repos.d/docker-ce.repo"));
+    assert_eq!(
+        lab.servers[0].commands().len(),
+        1,
+        "a dry-run of a fresh host"
+    );
+
+    lab.servers[0].clear_log();
     let (code, json, text) = apply(&lab, &sandbox, &plan);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(json["hosts"][0]["status"], "changed", "{text}");

@@ -369,8 +369,9 @@ impl Inner {
 }
 
 impl SshTransport {
-    /// The fact script as a session that stays open, holding the target's lock, until
-    /// `close` (see held_session.rs): still one SSH command.
+    /// The fact script as a session that stays open, holding the target's lock when
+    /// `queries` start with it, until `close` (see held_session.rs): the run's one SSH
+    /// command, made by one ssh process.
     fn probe_holding_lock(
         &self,
         root: Option<&Path>,
@@ -842,6 +843,12 @@ impl Transport for SshTransport {
     fn probe(&self, root: Option<&Path>, queries: &[Query]) -> io::Result<Vec<Answer>> {
         if let Some(Query::Lock(spec)) = queries.first() {
             return self.probe_holding_lock(root, queries, spec.wait);
+        }
+        // The first fact pass of a read-only run (a dry-run, `status`) stays as the
+        // session too, without the lock: whatever the run asks later goes through it.
+        let no_session = self.inner.held.lock().is_ok_and(|held| held.is_none());
+        if no_session && !self.inner.session_lost.load(Ordering::SeqCst) {
+            return self.probe_holding_lock(root, queries, Duration::ZERO);
         }
         let script = remote_probe::script(root, queries)?;
         let output = self.inner.script(&script, None, bounded::get().command)?;
