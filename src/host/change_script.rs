@@ -126,7 +126,7 @@ pub fn render(steps: &[Vec<ScriptOp>], scripts: &dyn OpScripts) -> io::Result<Re
         }
     }
     driver.push_str(
-        "rd_op() { rd_t0=$(date +%s); sh \"$S/op-$1-$2\" < \"$S/in-$1-$2\" > \"$S/o\" 2> \"$S/e\"; rd_s=$?; \
+        "rd_op() { rd_t0=$(date +%s); timeout -k 10 \"$3\" sh \"$S/op-$1-$2\" < \"$S/in-$1-$2\" > \"$S/o\" 2> \"$S/e\"; rd_s=$?; \
          [ \"$rd_s\" = 0 ] && return 0; \
          printf '@@rdock-op %s %s failed %s %s %s %s\\n' \"$1\" \"$2\" \"$rd_s\" $(( $(date +%s) - rd_t0 )) \
          \"$(wc -c < \"$S/o\")\" \"$(wc -c < \"$S/e\")\"; cat \"$S/o\" \"$S/e\"; exit 0; }\n",
@@ -135,8 +135,12 @@ pub fn render(steps: &[Vec<ScriptOp>], scripts: &dyn OpScripts) -> io::Result<Re
         driver.push_str(&format!(
             "if [ -e \"$rd_stop\" ]; then echo '@@rdock-step {i} stopped'; exit 0; fi\n"
         ));
-        for j in 0..ops.len() {
-            driver.push_str(&format!("rd_op {i} {j}\n"));
+        for (j, op) in ops.iter().enumerate() {
+            // Every operation bounded, as each was on its own (bounded.rs).
+            driver.push_str(&format!(
+                "rd_op {i} {j} {}\n",
+                op_limit(op).as_secs().max(1)
+            ));
         }
         driver.push_str(&format!("echo '@@rdock-step {i} done'\n"));
     }
@@ -267,15 +271,20 @@ mod tests {
         let rendered = render(&steps, &Plain).unwrap();
         let outcomes = parse(3, &run(&rendered, &tmp.path().join("stop"))).unwrap();
         assert_eq!(outcomes[0], RawOutcome::Done);
+        // (Its duration, whole seconds by the target's clock, is not asserted.)
+        let RawOutcome::Failed {
+            op,
+            status,
+            stdout,
+            stderr,
+            ..
+        } = &outcomes[1]
+        else {
+            panic!("{outcomes:?}");
+        };
         assert_eq!(
-            outcomes[1],
-            RawOutcome::Failed {
-                op: 1,
-                status: 3,
-                secs: 0,
-                stdout: b"out\n".to_vec(),
-                stderr: b"broken\n".to_vec()
-            }
+            (*op, *status, stdout.as_slice(), stderr.as_slice()),
+            (1, 3, &b"out\n"[..], &b"broken\n"[..])
         );
         assert_eq!(outcomes[2], RawOutcome::NotRun);
         assert_eq!(std::fs::read(&file).unwrap(), b"bytes\nwith 'quotes'\n");

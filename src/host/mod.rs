@@ -360,25 +360,31 @@ impl Host {
     ) -> Error {
         let stdout = String::from_utf8_lossy(&stdout).into_owned();
         let stderr = String::from_utf8_lossy(&stderr).into_owned();
+        let limit = change_script::op_limit(op);
+        let timed_out = status == 124 && secs >= limit.as_secs();
+        let stopped = format!(
+            "a command on {} did not finish within {}s and was stopped there",
+            self.transport.name(),
+            limit.as_secs()
+        );
         let said = |what: String| {
-            std::io::Error::other(format!(
-                "{what} on {} failed: {}",
-                self.transport.name(),
-                stderr.trim()
-            ))
+            if timed_out {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, stopped.clone())
+            } else {
+                std::io::Error::other(format!(
+                    "{what} on {} failed: {}",
+                    self.transport.name(),
+                    stderr.trim()
+                ))
+            }
         };
         match op {
             ScriptOp::Run { argv, hint } => {
-                let limit = change_script::op_limit(op);
-                if status == 124 && secs >= limit.as_secs() {
+                if timed_out {
                     return Error::Command {
                         argv: argv.clone(),
                         status: None,
-                        stderr: format!(
-                            "a command on {} did not finish within {}s and was stopped there",
-                            self.transport.name(),
-                            limit.as_secs()
-                        ),
+                        stderr: stopped,
                         hint: format!("is `{}` installed on the target?", argv[0]),
                     };
                 }
