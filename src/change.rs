@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::host::Host;
+use crate::host::change_script::ScriptOp;
 use crate::packages::rpmver::Evr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,10 +167,7 @@ impl Change {
             // changes (steps::transaction); checked there, package by package.
             Change::Packages { .. } => {}
             Change::Refresh { argv } => {
-                host.run_ok(
-                    argv.clone(),
-                    "is the repository reachable from the target? check repo.source and the proxy",
-                )?;
+                host.run_ok(argv.clone(), &self.hint())?;
             }
             Change::File {
                 path,
@@ -185,20 +183,68 @@ impl Change {
                 }
             }
             Change::DeleteTree { path, .. } => host.remove_tree(path)?,
-            Change::Command { argv, what } => {
-                host.run_ok(
-                    argv.clone(),
-                    &format!("could not {what}; the run is safe to repeat"),
-                )?;
-            }
-            Change::Service { argv, action } => {
-                let hint = format!(
-                    "`{action}` failed; see `journalctl -u docker` on the target for the reason"
-                );
-                host.run_ok(argv.clone(), &hint)?;
+            Change::Command { argv, .. } | Change::Service { argv, .. } => {
+                host.run_ok(argv.clone(), &self.hint())?;
             }
         }
         Ok(())
+    }
+
+    /// What to do when this change's command fails.
+    fn hint(&self) -> String {
+        match self {
+            Change::Refresh { .. } => {
+                "is the repository reachable from the target? check repo.source and the proxy"
+                    .into()
+            }
+            Change::Command { what, .. } => {
+                format!("could not {what}; the run is safe to repeat")
+            }
+            Change::Service { action, .. } => format!(
+                "`{action}` failed; see `journalctl -u docker` on the target for the reason"
+            ),
+            _ => String::new(),
+        }
+    }
+
+    /// The same actions as `apply`, as operations of a change script (host/change_script.rs).
+    pub fn script_ops(&self) -> Vec<ScriptOp> {
+        match self {
+            Change::Packages { .. } => Vec::new(),
+            Change::Refresh { argv }
+            | Change::Command { argv, .. }
+            | Change::Service { argv, .. } => {
+                vec![ScriptOp::Run {
+                    argv: argv.clone(),
+                    hint: self.hint(),
+                }]
+            }
+            Change::File {
+                path,
+                new,
+                default_mode,
+                backup,
+                ..
+            } => vec![ScriptOp::Write {
+                path: path.clone(),
+                bytes: new.clone(),
+                default_mode: *default_mode,
+                private: crate::secrets::carries_secret(new),
+                backup: backup.clone(),
+                only_if_missing: false,
+            }],
+            Change::Record { path, bytes } | Change::KeepFile { path, bytes } => {
+                vec![ScriptOp::Write {
+                    path: path.clone(),
+                    bytes: bytes.clone(),
+                    default_mode: 0o644,
+                    private: crate::secrets::carries_secret(bytes),
+                    backup: None,
+                    only_if_missing: matches!(self, Change::KeepFile { .. }),
+                }]
+            }
+            Change::DeleteTree { path, .. } => vec![ScriptOp::RemoveTree { path: path.clone() }],
+        }
     }
 }
 

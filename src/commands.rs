@@ -269,19 +269,13 @@ fn run_fleet(
         settings,
         rollout,
     };
-    let total = hosts.len();
     let live = std::io::stderr().is_terminal();
-    let mut counts = [0usize; 4];
-    let mut done = 0;
+    let mut progress = crate::progress::Progress::new(hosts.len());
+    if live {
+        eprint!("{}", progress.line());
+    }
     let reports = run.run(&hosts, |report| {
-        done += 1;
-        let slot = match report.status {
-            HostStatus::Ok => 0,
-            HostStatus::Changed | HostStatus::Drifted => 1,
-            HostStatus::Failed | HostStatus::Skipped => 2,
-            HostStatus::Unreachable => 3,
-        };
-        counts[slot] += 1;
+        progress.record(report.status);
         if live {
             eprint!("\r\x1b[K");
         }
@@ -289,7 +283,7 @@ fn run_fleet(
             print(&format!("{line}\n"));
         }
         if live {
-            eprint!("{}", recap::progress(done, total, &counts));
+            eprint!("{}", progress.line());
         }
     });
     if live {

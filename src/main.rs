@@ -20,6 +20,7 @@ mod inventory;
 mod mirrors;
 mod packages;
 mod plan;
+mod progress;
 #[cfg(test)]
 mod props;
 mod recap;

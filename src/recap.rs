@@ -132,11 +132,3 @@ pub fn recap(report: &Report) -> String {
     );
     out
 }
-
-/// The live progress line (for a terminal).
-pub fn progress(done: usize, total: usize, counts: &[usize; 4]) -> String {
-    format!(
-        "[{done}/{total}] ok {} changed {} failed {} unreachable {}",
-        counts[0], counts[1], counts[2], counts[3]
-    )
-}

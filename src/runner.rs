@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::facts::{self, Facts};
 use crate::health;
 use crate::host::Host;
+use crate::host::change_script::{ScriptOp, StepOutcome};
 use crate::interrupt;
 use crate::mirrors::{self, policy, policy::Decision, pull};
 use crate::packages::backend::PackageTool;
@@ -84,7 +85,9 @@ fn converge_into(
     // A step whose every change was a package the run's transaction already carried
     // out (held by an earlier step) is done, whatever happens after that transaction.
     let mut transaction_ran = false;
-    for step in &steps {
+    // Outcomes of steps a change script already carried out (apply_in_order).
+    let mut scripted = Scripted::default();
+    for (index, step) in steps.iter().enumerate() {
         let carried = transaction_ran
             && step.transaction.is_none()
             && step.changes_anything()
@@ -107,7 +110,7 @@ fn converge_into(
         } else if options.dry_run {
             StepStatus::WouldChange
         } else {
-            match apply_step(host, step) {
+            match apply_in_order(host, &steps, index, &mut scripted) {
                 Ok(()) => {
                     transaction_ran |= step.transaction.is_some();
                     StepStatus::Changed
@@ -356,6 +359,60 @@ fn resolve_mirrors(
     }
     let verdicts = mirrors::probe_all(host, &planned, &ctx.plan.mirrors.probe)?;
     policy::decide(&ctx.plan.mirrors, &verdicts).map(Some)
+}
+
+/// What change scripts said about steps not yet reached, by index; `unavailable`: the
+/// transport applies changes one by one.
+#[derive(Default)]
+struct Scripted {
+    outcomes: Vec<Option<StepOutcome>>,
+    unavailable: bool,
+}
+
+/// Apply step `index`: from a change script's outcome when one already carried it out;
+/// else, where the transport runs change scripts, as one script with the steps after
+/// it up to the next package transaction (one round trip, stopping at the first failure
+/// and before any step once Ctrl-C came); else on its own.
+fn apply_in_order(
+    host: &Host,
+    steps: &[StepPlan],
+    index: usize,
+    scripted: &mut Scripted,
+) -> Result<()> {
+    let step = &steps[index];
+    if scripted.outcomes.get(index).is_none_or(Option::is_none)
+        && !scripted.unavailable
+        && step.transaction.is_none()
+    {
+        let batch: Vec<Vec<ScriptOp>> = steps[index..]
+            .iter()
+            .take_while(|s| s.transaction.is_none())
+            .map(|s| s.changes.iter().flat_map(Change::script_ops).collect())
+            .collect();
+        match host.run_change_script(&batch, &interrupt::requested) {
+            Some(outcomes) => {
+                scripted.outcomes.resize_with(index, || None);
+                scripted.outcomes.truncate(index);
+                scripted.outcomes.extend(outcomes.into_iter().map(Some));
+            }
+            None => scripted.unavailable = true,
+        }
+    }
+    match scripted.outcomes.get_mut(index).and_then(Option::take) {
+        Some(StepOutcome::Done) => {
+            tracing::info!(step = step.id, "{}", step.summary);
+            Ok(())
+        }
+        Some(StepOutcome::Failed(err)) => {
+            tracing::info!(step = step.id, "{}", step.summary);
+            Err(err)
+        }
+        Some(StepOutcome::NotRun) => Err(Error::other(format!(
+            "interrupted before step {}; the steps before it completed, the run is safe to repeat",
+            step.id
+        ))),
+        None => apply_step(host, step),
+    }
 }
 
 fn apply_step(host: &Host, step: &StepPlan) -> Result<()> {

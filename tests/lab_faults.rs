@@ -5,7 +5,10 @@
 //! active where it was.
 //!
 //! Timing a fault at a step boundary: runs from the controller go over SSH with a key
-//! whose authorized_keys entry passes every command through a gate (GATE below). The
+//! whose authorized_keys entry passes every command through a gate (GATE below). A run
+//! is one SSH command (its fact session then serves the run's other commands, each as
+//! `sh FILE`, src/host/held_session.rs), so the gate also puts a `sh` first on that
+//! session's PATH that passes each served command through the same check. The
 //! test arms the gate with a piece of command text; the first command holding it waits
 //! on the host, unrun, until the test says `go` or `drop`. So "killed after daemon.json
 //! was written, before the reload" is staged exactly: the tool is killed while its
@@ -105,8 +108,14 @@ const GATE: &str = "/usr/local/libexec/rdlab-gate";
 
 const GATE_SCRIPT: &str = r#"#!/bin/sh
 # rdock-setup lab test (tests/lab_faults.rs): hold one command at a step boundary.
+# As the ForceCommand: the SSH command; as `sh FILE` on the session's PATH: a command
+# the run's session serves.
 g=/run/rdlab-gate
-c=$SSH_ORIGINAL_COMMAND
+if [ -n "$RDLAB_GATED" ]; then
+  if [ $# -eq 1 ] && [ -f "$1" ]; then c=$(cat -- "$1"); else exec /bin/sh "$@"; fi
+else
+  c=$SSH_ORIGINAL_COMMAND
+fi
 if [ -s $g/pattern ] && [ ! -e $g/held ]; then
   p=$(cat $g/pattern)
   case "$c" in
@@ -116,6 +125,8 @@ if [ -s $g/pattern ] && [ ! -e $g/held ]; then
       [ -e $g/drop ] && exit 1 ;;
   esac
 fi
+[ -n "$RDLAB_GATED" ] && exec /bin/sh "$@"
+RDLAB_GATED=1; PATH=/usr/local/libexec/rdlab-gate-bin:$PATH; export RDLAB_GATED PATH
 exec /bin/sh -c "$c"
 "#;
 
@@ -158,7 +169,9 @@ impl Controller {
         sh(
             host,
             &format!(
-                "chmod 0755 {GATE} && echo 'command=\"{GATE}\" {}' >> /root/.ssh/authorized_keys",
+                "chmod 0755 {GATE} && mkdir -p /usr/local/libexec/rdlab-gate-bin && \
+                 ln -sf {GATE} /usr/local/libexec/rdlab-gate-bin/sh && \
+                 echo 'command=\"{GATE}\" {}' >> /root/.ssh/authorized_keys",
                 pubkey.trim()
             ),
         );

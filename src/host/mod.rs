@@ -4,6 +4,7 @@
 
 pub mod backups;
 pub mod bounded;
+pub mod change_script;
 mod held_session;
 mod inroot;
 mod local;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+use change_script::{RawOutcome, ScriptOp};
 pub use local::LocalTransport;
 use probe::{Answer, Query};
 
@@ -116,6 +118,18 @@ pub trait Transport {
     /// Release what the transport holds (the target's lock, an SSH master connection).
     fn close(&self) {}
 
+    /// Carry out `steps` as one change script (change_script.rs), asking `stop` while it
+    /// runs; `None`: this transport applies changes one by one instead.
+    fn run_change_script(
+        &self,
+        root: Option<&Path>,
+        steps: &[Vec<ScriptOp>],
+        stop: &dyn Fn() -> bool,
+    ) -> Option<std::io::Result<Vec<RawOutcome>>> {
+        let _ = (root, steps, stop);
+        None
+    }
+
     /// Take the target's lock (`Query::Lock`); held until `close` or the end of this
     /// process. Only transports that answer queries one by one need it.
     fn lock(&self, root: Option<&Path>, spec: &probe::LockSpec) -> std::io::Result<()> {
@@ -182,6 +196,28 @@ fn unreachable_or(err: std::io::Error, other: impl FnOnce(std::io::Error) -> Err
     }
 }
 
+/// The error of a command that had to succeed and did not; `hint` says what to do.
+fn command_failed(argv: Vec<String>, output: CmdOutput, hint: &str) -> Error {
+    let hint = if output.status == Some(127) {
+        format!(
+            "`{}` is not installed on the target (or not on its PATH)",
+            argv[0]
+        )
+    } else {
+        hint.to_string()
+    };
+    Error::Command {
+        argv,
+        status: output.status,
+        stderr: if output.stderr.trim().is_empty() {
+            output.stdout
+        } else {
+            output.stderr
+        },
+        hint,
+    }
+}
+
 /// Why a `--root` target is offline, in the words of the report.
 pub fn tree_offline_reason(root: &Path) -> String {
     format!("the target is the directory {}", root.display())
@@ -245,24 +281,126 @@ impl Host {
         if output.success() {
             Ok(output)
         } else {
-            let hint = if output.status == Some(127) {
-                format!(
-                    "`{}` is not installed on the target (or not on its PATH)",
-                    argv[0]
-                )
-            } else {
-                hint.to_string()
-            };
-            Err(Error::Command {
-                argv,
-                status: output.status,
-                stderr: if output.stderr.trim().is_empty() {
-                    output.stdout
-                } else {
-                    output.stderr
-                },
-                hint,
+            Err(command_failed(argv, output, hint))
+        }
+    }
+
+    /// Carry out the steps' operations (`steps[i]`: step i's, in order) as one change
+    /// script when the transport can: each step's outcome, failures with the same error
+    /// as the operation alone would give. `None`: the transport cannot; apply them one
+    /// by one. `stop` is asked while it runs: once true, no further step starts.
+    pub fn run_change_script(
+        &self,
+        steps: &[Vec<ScriptOp>],
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<change_script::StepOutcome>> {
+        use change_script::StepOutcome;
+        let raw = match self.transport.run_change_script(self.root(), steps, stop)? {
+            Ok(raw) => raw,
+            Err(err) => {
+                // Whatever ran is unknown: the first step carries the error.
+                let error = unreachable_or(err, |err| {
+                    Error::other(format!(
+                        "the change script on {} failed: {err}",
+                        self.name()
+                    ))
+                });
+                let mut outcomes = vec![StepOutcome::Failed(error)];
+                outcomes.resize_with(steps.len(), || StepOutcome::NotRun);
+                return Some(outcomes);
+            }
+        };
+        let outcomes = steps
+            .iter()
+            .zip(raw)
+            .map(|(ops, raw)| match raw {
+                RawOutcome::NotRun => StepOutcome::NotRun,
+                RawOutcome::Done => {
+                    self.log_ran(ops);
+                    StepOutcome::Done
+                }
+                RawOutcome::Failed {
+                    op,
+                    status,
+                    secs,
+                    stdout,
+                    stderr,
+                } => {
+                    self.log_ran(&ops[..(op + 1).min(ops.len())]);
+                    let Some(failed) = ops.get(op) else {
+                        return StepOutcome::Failed(Error::other(format!(
+                            "the change script on {} named an operation it does not have",
+                            self.name()
+                        )));
+                    };
+                    StepOutcome::Failed(self.op_error(failed, status, secs, stdout, stderr))
+                }
             })
+            .collect();
+        Some(outcomes)
+    }
+
+    fn log_ran(&self, ops: &[ScriptOp]) {
+        for op in ops {
+            if let ScriptOp::Run { argv, .. } = op {
+                tracing::debug!(host = %self.name(), command = %argv.join(" "), "ran in the change script");
+                self.log.borrow_mut().push(argv.clone());
+            }
+        }
+    }
+
+    /// The error the failed operation would have given on its own.
+    fn op_error(
+        &self,
+        op: &ScriptOp,
+        status: i32,
+        secs: u64,
+        stdout: Vec<u8>,
+        stderr: Vec<u8>,
+    ) -> Error {
+        let stdout = String::from_utf8_lossy(&stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&stderr).into_owned();
+        let limit = change_script::op_limit(op);
+        let timed_out = status == 124 && secs >= limit.as_secs();
+        let stopped = format!(
+            "a command on {} did not finish within {}s and was stopped there",
+            self.transport.name(),
+            limit.as_secs()
+        );
+        let said = |what: String| {
+            if timed_out {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, stopped.clone())
+            } else {
+                std::io::Error::other(format!(
+                    "{what} on {} failed: {}",
+                    self.transport.name(),
+                    stderr.trim()
+                ))
+            }
+        };
+        match op {
+            ScriptOp::Run { argv, hint } => {
+                if timed_out {
+                    return Error::Command {
+                        argv: argv.clone(),
+                        status: None,
+                        stderr: stopped,
+                        hint: format!("is `{}` installed on the target?", argv[0]),
+                    };
+                }
+                let output = CmdOutput {
+                    status: Some(status),
+                    stdout,
+                    stderr,
+                };
+                command_failed(argv.clone(), output, hint)
+            }
+            ScriptOp::Write { path, .. } => {
+                self.file_error(path, "write", said(format!("writing {}", path.display())))
+            }
+            ScriptOp::RemoveTree { path } => {
+                self.file_error(path, "delete", said(format!("deleting {}", path.display())))
+            }
         }
     }
 

@@ -8,10 +8,11 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::change_script::{self, OpScripts, RawOutcome, ScriptOp};
 use super::held_session::{self, HeldSession};
 use super::probe::{Answer, FileMatch, Query};
 use super::remote_probe::{self, PRELUDE};
@@ -90,14 +91,20 @@ struct Inner {
     sudo: bool,
     /// This transport's ControlPath name in the run's socket directory.
     control_name: String,
+    /// The fact session that holds the target's lock, once a run took it; every later
+    /// command of the run goes through it (held_session.rs).
+    held: Mutex<Option<HeldSession>>,
+    /// The held session ended under a run: later commands fail instead of reconnecting
+    /// without the lock.
+    session_lost: AtomicBool,
+    /// A ControlMaster may have been started for this transport (`close` ends it).
+    master_started: AtomicBool,
 }
 
 static NEXT_CONTROL: AtomicUsize = AtomicUsize::new(0);
 
 pub struct SshTransport {
     inner: Arc<Inner>,
-    /// The fact session that holds the target's lock, once a run took it.
-    held: Mutex<Option<HeldSession>>,
 }
 
 /// ssh's own failure (connection, authentication, host key): exit status 255.
@@ -123,14 +130,19 @@ impl SshTransport {
                 // Each transport its own master connection: two runs on one host never
                 // share (nor close) each other's.
                 control_name: format!("{}", NEXT_CONTROL.fetch_add(1, Ordering::SeqCst)),
+                held: Mutex::new(None),
+                session_lost: AtomicBool::new(false),
+                master_started: AtomicBool::new(false),
             }),
-            held: Mutex::new(None),
         }
     }
 
     /// Close the multiplexed connection.
     fn close_master(&self) {
-        let mut argv = self.inner.ssh_argv();
+        if !self.inner.master_started.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut argv = self.inner.ssh_argv(true);
         argv.insert(1, "-O".into());
         argv.insert(2, "exit".into());
         argv.pop(); // the `--` separator
@@ -144,7 +156,9 @@ impl SshTransport {
 }
 
 impl Inner {
-    fn ssh_argv(&self) -> Vec<String> {
+    /// The ssh command line up to `--`; `multiplexed`: through (or as) the transport's
+    /// ControlMaster, else one connection of its own (the held session: one process).
+    fn ssh_argv(&self, multiplexed: bool) -> Vec<String> {
         let s = &self.settings;
         let mut argv: Vec<String> = vec!["ssh".into()];
         let mut opt = |o: String| {
@@ -152,13 +166,18 @@ impl Inner {
             argv.push(o);
         };
         opt("BatchMode=yes".into());
-        opt("ControlMaster=auto".into());
-        opt(format!(
-            "ControlPath={}/{}",
-            s.control_dir.display(),
-            self.control_name
-        ));
-        opt("ControlPersist=120".into());
+        if multiplexed {
+            opt("ControlMaster=auto".into());
+            opt(format!(
+                "ControlPath={}/{}",
+                s.control_dir.display(),
+                self.control_name
+            ));
+            opt("ControlPersist=120".into());
+        } else {
+            opt("ControlMaster=no".into());
+            opt("ControlPath=none".into());
+        }
         opt(format!("ConnectTimeout={}", s.connect_timeout_secs));
         // A link that died (a host gone, a cable pulled) ends the session within a minute
         // instead of hanging the run.
@@ -202,9 +221,14 @@ impl Inner {
         input: Option<&[u8]>,
         limit: Duration,
     ) -> io::Result<std::process::Output> {
-        let mut argv = self.ssh_argv();
-        argv.push(format!("timeout -k 10 {} {remote}", limit.as_secs().max(1)));
+        let line = format!("timeout -k 10 {} {remote}", limit.as_secs().max(1));
         let started = std::time::Instant::now();
+        if let Some(output) = self.through_session(&line, input, limit)? {
+            return self.judged(output, started, limit);
+        }
+        let mut argv = self.ssh_argv(true);
+        argv.push(line);
+        self.master_started.store(true, Ordering::SeqCst);
         tracing::debug!(host = %self.target.display(), command = %remote.lines().next().unwrap_or(""), "ssh");
         let output = bounded::output(
             Command::new(&argv[0])
@@ -239,6 +263,67 @@ impl Inner {
                 &String::from_utf8_lossy(&output.stderr),
             ));
         }
+        self.judged(output, started, limit)
+    }
+
+    /// The held session's answer to `line`, when the run holds one (`None`: it does not).
+    fn through_session(
+        &self,
+        line: &str,
+        input: Option<&[u8]>,
+        limit: Duration,
+    ) -> io::Result<Option<std::process::Output>> {
+        use std::os::unix::process::ExitStatusExt as _;
+        let mut held = self
+            .held
+            .lock()
+            .map_err(|_| io::Error::other("the session's lock is poisoned"))?;
+        let Some(session) = held.as_mut() else {
+            if self.session_lost.load(Ordering::SeqCst) {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    format!(
+                        "the session to {} ended earlier in this run; check the host and the link",
+                        self.target.display()
+                    ),
+                ));
+            }
+            return Ok(None);
+        };
+        tracing::debug!(host = %self.target.display(), command = %line.lines().next().unwrap_or(""), "ssh session");
+        match session.request(
+            line.as_bytes(),
+            input.unwrap_or_default(),
+            limit + LINK_GRACE,
+        ) {
+            Ok(reply) => Ok(Some(std::process::Output {
+                status: std::process::ExitStatus::from_raw((reply.status & 0xff) << 8),
+                stdout: reply.stdout,
+                stderr: reply.stderr,
+            })),
+            Err(err) => {
+                if let Some(session) = held.take() {
+                    session.kill();
+                }
+                self.session_lost.store(true, Ordering::SeqCst);
+                Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    format!(
+                        "{} did not answer: {err}; check the host and the link",
+                        self.target.display()
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// A command that ran its whole bound is reported as timed out.
+    fn judged(
+        &self,
+        output: std::process::Output,
+        started: std::time::Instant,
+        limit: Duration,
+    ) -> io::Result<std::process::Output> {
         // 124 is also what a command's own `timeout` says (the health poll's bounded
         // `docker info`): only one that ran the whole bound is ours.
         if output.status.code() == Some(TIMED_OUT) && started.elapsed() >= limit {
@@ -284,8 +369,9 @@ impl Inner {
 }
 
 impl SshTransport {
-    /// The fact script as a session that stays open, holding the target's lock, until
-    /// `close` (see held_session.rs): still one SSH command.
+    /// The fact script as a session that stays open, holding the target's lock when
+    /// `queries` start with it, until `close` (see held_session.rs): the run's one SSH
+    /// command, made by one ssh process.
     fn probe_holding_lock(
         &self,
         root: Option<&Path>,
@@ -294,16 +380,14 @@ impl SshTransport {
     ) -> io::Result<Vec<Answer>> {
         let marker = format!("@@rdock-held {}", unique_suffix());
         let mut script = remote_probe::script(root, queries)?;
-        script.push_str(&format!(
-            "printf '\\n%s\\n' {}\ncat >/dev/null\n",
-            quote(&marker)?
-        ));
+        script.push_str(&format!("printf '\\n%s\\n' {}\n", quote(&marker)?));
+        script.push_str(held_session::SERVE);
         let mut words: Vec<&str> = Vec::new();
         if self.inner.sudo {
             words.extend(["sudo", "-n", "--"]);
         }
         words.extend(["sh", "-c", &script]);
-        let mut argv = self.inner.ssh_argv();
+        let mut argv = self.inner.ssh_argv(false);
         argv.push(command_line(&words)?);
         tracing::debug!(host = %self.inner.target.display(), "ssh: fact session holding the lock");
         let opened =
@@ -318,7 +402,7 @@ impl SshTransport {
             return Err(unreachable_error(&self.inner.target, &opened.stderr));
         }
         if let Some(session) = opened.held
-            && let Ok(mut held) = self.held.lock()
+            && let Ok(mut held) = self.inner.held.lock()
         {
             *held = Some(session);
         }
@@ -444,7 +528,7 @@ fn write_script(
         "rd_p=$(rd_path {p}) || exit 1\n\
          rd_d=$(dirname -- \"$rd_p\")\n\
          if [ -d \"$rd_p\" ]; then echo \"$rd_p is a directory, not a file: move it away, then rerun\" >&2; exit 1; fi\n\
-         rd_mkdirs \"$rd_d\" || exit 1\n\
+         rd_mkdirs \"$rd_d\" || {{ echo \"cannot create directory $rd_d (is a part of it a file?)\" >&2; exit 1; }}\n\
          rd_t=$(mktemp \"$rd_d/.rdock-setup.XXXXXX\") || exit 1\n\
          trap 'rm -f -- \"$rd_t\"' EXIT\n\
          cat > \"$rd_t\" || exit 1\n\
@@ -467,6 +551,53 @@ fn write_script(
     ))
 }
 
+/// The script that deletes the tree at `path` (see `Transport::remove_tree`).
+fn remove_script(path: &Path) -> io::Result<String> {
+    Ok(format!(
+        "rd_p=$(rd_path {p}) || exit 1\nrm -rf --one-file-system -- \"$rd_p\"\n",
+        p = quote(&path.display().to_string())?
+    ))
+}
+
+/// A change script's operations as the same scripts `write_file` and `remove_tree` run.
+struct RemoteOps<'a> {
+    root: Option<&'a Path>,
+}
+
+impl OpScripts for RemoteOps<'_> {
+    fn write(&self, op: &ScriptOp) -> io::Result<String> {
+        let ScriptOp::Write {
+            path,
+            default_mode,
+            private,
+            backup,
+            only_if_missing,
+            ..
+        } = op
+        else {
+            return Err(io::Error::other("not a write"));
+        };
+        let mut body = String::new();
+        if *only_if_missing {
+            body.push_str(&format!(
+                "rd_k=$(rd_path {p}) || exit 1\nif [ -e \"$rd_k\" ] || [ -L \"$rd_k\" ]; then exit 0; fi\n",
+                p = quote(&path.display().to_string())?
+            ));
+        }
+        body.push_str(&write_script(
+            path,
+            *default_mode,
+            *private,
+            backup.as_deref(),
+        )?);
+        with_root(self.root, &body)
+    }
+
+    fn remove_tree(&self, path: &Path) -> io::Result<String> {
+        with_root(self.root, &remove_script(path)?)
+    }
+}
+
 fn with_root(root: Option<&Path>, body: &str) -> io::Result<String> {
     Ok(format!(
         "R={}\n{PRELUDE}\n{body}",
@@ -483,8 +614,53 @@ impl Transport for SshTransport {
         self.inner.target.display()
     }
 
+    fn run_change_script(
+        &self,
+        root: Option<&Path>,
+        steps: &[Vec<ScriptOp>],
+        stop: &dyn Fn() -> bool,
+    ) -> Option<io::Result<Vec<RawOutcome>>> {
+        let mut held = self.inner.held.lock().ok()?;
+        let session = held.as_mut()?;
+        let rendered = match change_script::render(steps, &RemoteOps { root }) {
+            Ok(rendered) => rendered,
+            Err(err) => return Some(Err(err)),
+        };
+        tracing::debug!(host = %self.inner.target.display(), steps = steps.len(), "ssh session: change script");
+        let reply = match session.request_stoppable(
+            rendered.driver.as_bytes(),
+            &rendered.input,
+            rendered.limit + LINK_GRACE,
+            stop,
+        ) {
+            Ok(reply) => reply,
+            Err(err) => {
+                // The session is gone: the run cannot go on through it.
+                if let Some(session) = held.take() {
+                    session.kill();
+                }
+                self.inner.session_lost.store(true, Ordering::SeqCst);
+                return Some(Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    format!(
+                        "{} did not answer: {err}; check the host and the link",
+                        self.inner.target.display()
+                    ),
+                )));
+            }
+        };
+        if reply.status != 0 {
+            return Some(Err(io::Error::other(format!(
+                "it could not start (exit {}): {}",
+                reply.status,
+                last_line(&String::from_utf8_lossy(&reply.stderr))
+            ))));
+        }
+        Some(change_script::parse(steps.len(), &reply.stdout))
+    }
+
     fn close(&self) {
-        if let Some(session) = self.held.lock().ok().and_then(|mut held| held.take()) {
+        if let Some(session) = self.inner.held.lock().ok().and_then(|mut held| held.take()) {
             session.close(Duration::from_secs(10));
         }
         self.close_master();
@@ -580,13 +756,9 @@ impl Transport for SshTransport {
     }
 
     fn remove_tree(&self, root: Option<&Path>, path: &Path) -> io::Result<()> {
-        let body = format!(
-            "rd_p=$(rd_path {p}) || exit 1\nrm -rf --one-file-system -- \"$rd_p\"\n",
-            p = quote(&path.display().to_string())?
-        );
         self.inner
             .script_ok(
-                &with_root(root, &body)?,
+                &with_root(root, &remove_script(path)?)?,
                 None,
                 &format!("deleting {}", path.display()),
             )
@@ -671,6 +843,12 @@ impl Transport for SshTransport {
     fn probe(&self, root: Option<&Path>, queries: &[Query]) -> io::Result<Vec<Answer>> {
         if let Some(Query::Lock(spec)) = queries.first() {
             return self.probe_holding_lock(root, queries, spec.wait);
+        }
+        // The first fact pass of a read-only run (a dry-run, `status`) stays as the
+        // session too, without the lock: whatever the run asks later goes through it.
+        let no_session = self.inner.held.lock().is_ok_and(|held| held.is_none());
+        if no_session && !self.inner.session_lost.load(Ordering::SeqCst) {
+            return self.probe_holding_lock(root, queries, Duration::ZERO);
         }
         let script = remote_probe::script(root, queries)?;
         let output = self.inner.script(&script, None, bounded::get().command)?;

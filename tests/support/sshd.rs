@@ -15,6 +15,34 @@ use super::{free_port, shim_dir};
 pub struct SshLab {
     pub dir: tempfile::TempDir,
     pub servers: Vec<Sshd>,
+    kex: KexOffer,
+}
+
+/// The key exchanges a test server offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KexOffer {
+    /// What the targets offer: CentOS 7's sshd (OpenSSH 7.4) default list, curve25519
+    /// and older; EL8's is the same family. The default of a lab.
+    El7,
+    /// This machine's sshd default (OpenSSH 9.2: the post-quantum sntrup761x25519 first),
+    /// which no EL7/EL8 target offers and which costs the client far more CPU.
+    PostQuantum,
+}
+
+impl KexOffer {
+    /// The sshd_config line for it.
+    fn config_line(self) -> &'static str {
+        match self {
+            KexOffer::El7 => {
+                "KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,\
+                 ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,\
+                 diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,\
+                 diffie-hellman-group-exchange-sha1,diffie-hellman-group14-sha256,\
+                 diffie-hellman-group14-sha1\n"
+            }
+            KexOffer::PostQuantum => "",
+        }
+    }
 }
 
 pub struct Sshd {
@@ -61,8 +89,14 @@ fn keygen(path: &Path) {
 }
 
 impl SshLab {
-    /// `count` servers named `{prefix}01…`, all trusted in the lab's known_hosts.
+    /// `count` servers named `{prefix}01…`, all trusted in the lab's known_hosts,
+    /// offering EL7's key exchanges.
     pub fn start(prefix: &str, count: usize) -> SshLab {
+        SshLab::start_offering(prefix, count, KexOffer::El7)
+    }
+
+    /// `start`, with the key exchanges `kex` on every server of the lab.
+    pub fn start_offering(prefix: &str, count: usize, kex: KexOffer) -> SshLab {
         let dir = tempfile::Builder::new()
             .prefix("rdock-sshlab-")
             .tempdir()
@@ -83,6 +117,7 @@ impl SshLab {
         let mut lab = SshLab {
             dir,
             servers: Vec::new(),
+            kex,
         };
         for i in 1..=count {
             lab.add(&format!("{prefix}{i:02}"), true);
@@ -122,9 +157,10 @@ impl SshLab {
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd-{name}.pid\n\
              AuthorizedKeysFile {keys}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
              UsePAM no\nStrictModes no\nPermitUserEnvironment yes\nMaxStartups 100:30:200\nMaxSessions 50\n\
-             PrintMotd no\nPrintLastLog no\nForceCommand {d}/force.sh\n",
+             PrintMotd no\nPrintLastLog no\nForceCommand {d}/force.sh\n{kex}",
             d = d.display(),
-            keys = keys_file.display()
+            keys = keys_file.display(),
+            kex = self.kex.config_line(),
         );
         let config_path = d.join(format!("sshd-{name}.conf"));
         fs::write(&config_path, config).unwrap();
