@@ -16,6 +16,7 @@ const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 /// daemon.json on the target.
 pub fn running_settings(facts: &Facts) -> StepReport {
     let step = |status: StepStatus, summary: String| StepReport {
+        reason: None,
         id: RUNNING_ID.into(),
         status,
         summary,

@@ -54,6 +54,9 @@ pub struct StepReport {
     pub diff: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Why this step failed (the host's error, on the step it stopped at).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +76,20 @@ pub struct HostReport {
 }
 
 impl HostReport {
+    /// The step the host stopped at carries the host's error as its own reason, so
+    /// that a reader of one step (the JSON report's) sees why it failed.
+    fn reason_on_failed_step(&mut self) {
+        if let (Some(error), Some(step)) = (
+            &self.error,
+            self.steps
+                .iter_mut()
+                .find(|s| s.status == StepStatus::Failed),
+        ) && step.reason.is_none()
+        {
+            step.reason = Some(error.clone());
+        }
+    }
+
     /// A host's report before anything was done: ok, no steps.
     pub fn new(name: String) -> HostReport {
         HostReport {
@@ -105,9 +122,10 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(dry_run: bool, hosts: Vec<HostReport>) -> Report {
+    pub fn new(dry_run: bool, mut hosts: Vec<HostReport>) -> Report {
         let mut summary = Summary::default();
-        for host in &hosts {
+        for host in &mut hosts {
+            host.reason_on_failed_step();
             match host.status {
                 HostStatus::Ok => summary.ok += 1,
                 HostStatus::Changed => summary.changed += 1,
@@ -234,6 +252,7 @@ mod tests {
 
     fn step(id: &str, status: StepStatus) -> StepReport {
         StepReport {
+            reason: None,
             id: id.into(),
             status,
             summary: format!("{id} summary"),
@@ -279,6 +298,23 @@ mod tests {
         );
         assert!(lines[at + 3].contains("service summary"), "{text}");
         assert!(!text.contains("stderr"), "{text}");
+    }
+
+    #[test]
+    fn the_failed_step_carries_the_reason_in_json_too() {
+        let report = failed_host(vec![
+            step("repo", StepStatus::Changed),
+            step("engine", StepStatus::Failed),
+            step("service", StepStatus::Skipped),
+        ]);
+        let json = serde_json::to_value(&report).unwrap();
+        let steps = json["hosts"][0]["steps"].as_array().unwrap();
+        assert_eq!(
+            steps[1]["reason"],
+            "`dnf shell` failed: no space left\n  hint: free /var"
+        );
+        assert!(steps[0].get("reason").is_none(), "{json}");
+        assert!(steps[2].get("reason").is_none(), "{json}");
     }
 
     #[test]

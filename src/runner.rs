@@ -194,6 +194,7 @@ fn recover(
         }
     };
     report.steps.push(StepReport {
+        reason: None,
         id: VERIFY_ID.into(),
         status: StepStatus::Failed,
         summary: format!("docker is not healthy after the change: {why}"),
@@ -212,6 +213,7 @@ fn recover(
 
 fn answered(info: &serde_json::Value) -> StepReport {
     StepReport {
+        reason: None,
         id: VERIFY_ID.into(),
         status: StepStatus::Unchanged,
         summary: format!(
@@ -234,6 +236,7 @@ fn plan_steps(
     let problems = checks::preflight(plan, facts);
     if !problems.is_empty() {
         report.steps.push(StepReport {
+            reason: None,
             id: PREFLIGHT_ID.into(),
             status: StepStatus::Failed,
             summary: problems.join("; "),
@@ -247,6 +250,7 @@ fn plan_steps(
         .as_ref()
         .ok_or_else(|| Error::other("preflight passed without a distribution"))?;
     report.steps.push(StepReport {
+        reason: None,
         id: PREFLIGHT_ID.into(),
         status: StepStatus::Unchanged,
         summary: format!(
@@ -429,6 +433,7 @@ fn apply_step(host: &Host, step: &StepPlan) -> Result<()> {
 fn step_report(step: &StepPlan, status: StepStatus) -> StepReport {
     let diffs: Vec<String> = step.changes.iter().filter_map(|c| c.diff()).collect();
     StepReport {
+        reason: None,
         id: step.id.into(),
         status,
         summary: step.summary.clone(),
@@ -440,6 +445,7 @@ fn step_report(step: &StepPlan, status: StepStatus) -> StepReport {
 /// After apply: docker answers. Skipped in dry-run and on offline targets.
 fn verify(host: &Host, plan: &Plan, facts: &Facts, options: Options) -> Result<StepReport> {
     let skipped = |summary: String| StepReport {
+        reason: None,
         id: VERIFY_ID.into(),
         status: StepStatus::Skipped,
         summary,

@@ -234,6 +234,7 @@ pub fn host_report(host: &Host, plan: &Plan) -> HostReport {
             report.steps = verdicts
                 .iter()
                 .map(|v| StepReport {
+                    reason: None,
                     id: "mirror".into(),
                     status: if v.serves() {
                         StepStatus::Unchanged

@@ -25,6 +25,7 @@ pub fn verify(host: &Host, image: &str) -> (StepReport, Result<()>) {
         }
     });
     let step = StepReport {
+        reason: None,
         id: ID.into(),
         status: if outcome.is_ok() {
             StepStatus::Unchanged
