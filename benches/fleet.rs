@@ -111,7 +111,6 @@ fn main() {
         .prefix("rdock-bench-work-")
         .tempdir()
         .unwrap();
-    let mut rows: Vec<Row> = Vec::new();
     let mut fleets: Vec<(Kex, usize)> = host_counts
         .iter()
         .map(|&n| (Kex::El7, n as usize))
@@ -164,7 +163,6 @@ fn main() {
                     &desired,
                     &fresh.root,
                     work.path(),
-                    &mut rows,
                 );
             }
         }
@@ -202,17 +200,16 @@ fn run_case(
     desired: &Desired,
     fresh_root: &Path,
     work: &Path,
-    rows: &mut Vec<Row>,
 ) {
     let n = fleet.hosts.len();
-    let reset = |_: &str| {
+    let reset = || {
         if state == State::Fresh {
             fleet.reset_roots(fresh_root);
         }
     };
     // The loop replays what rdock-setup ran on each converged host; recorded below.
     let mut recorded: Option<Vec<Vec<String>>> = None;
-    let run = |tool: String, cmd: Command, rows: &mut Vec<Row>| {
+    let run = |tool: String, cmd: Command| {
         fleet.clear_logs();
         let before = server_cpu(fleet);
         let slug: String = format!("{case}-{tool}")
@@ -244,15 +241,14 @@ fn run_case(
             note,
         };
         print_row(&row);
-        rows.push(row);
     };
     for t in tools {
         match t.as_str() {
             "rdock" => {
                 for &p in parallels {
-                    reset("rdock");
+                    reset();
                     let cmd = tools::rdock(fleet, rtt, desired, p as usize, work);
-                    run(format!("rdock-setup --parallel {p}"), cmd, rows);
+                    run(format!("rdock-setup --parallel {p}"), cmd);
                     if recorded.is_none() && state == State::Converged {
                         recorded = Some((0..n).map(|i| fleet.commands(i)).collect());
                     }
@@ -276,15 +272,15 @@ fn run_case(
                         }
                     },
                 };
-                reset("loop");
+                reset();
                 let cmd = tools::ssh_loop(fleet, rtt, &commands, work);
-                run("sequential ssh loop".into(), cmd, rows);
+                run("sequential ssh loop".into(), cmd);
             }
             "pyinfra" => {
                 for &p in parallels {
-                    reset("pyinfra");
+                    reset();
                     let cmd = tools::pyinfra(fleet, rtt, desired, p as usize, work);
-                    run(format!("pyinfra 3.10 --parallel {p}"), cmd, rows);
+                    run(format!("pyinfra 3.10 --parallel {p}"), cmd);
                 }
             }
             "ansible" => {
@@ -294,7 +290,7 @@ fn run_case(
                     continue;
                 }
                 let cmd = tools::ansible(fleet, rtt, desired, forks as usize, work);
-                run(format!("ansible-playbook forks {forks}"), cmd, rows);
+                run(format!("ansible-playbook forks {forks}"), cmd);
             }
             _ => unreachable!(),
         }
