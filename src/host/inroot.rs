@@ -27,6 +27,31 @@ pub fn resolve(root: Option<&Path>, path: &Path) -> io::Result<PathBuf> {
 /// Symlinks followed by hand (dangling ones) before giving up, like the kernel's 40.
 const MAX_HOPS: usize = 40;
 
+/// How often an openat2 that met a concurrent rename or mount is tried again.
+const RACE_RETRIES: usize = 1000;
+
+/// openat2 confined to the root. With RESOLVE_IN_ROOT the kernel answers EAGAIN when a
+/// rename or mount anywhere on the machine raced a `..` of the path (a symlink such as
+/// /etc/os-release -> ../usr/lib/os-release has one); the documented answer is to try
+/// again, which on a busy machine (package managers renaming files) is needed.
+fn open_in_root(root_dir: &File, relative: &Path) -> nix::Result<std::os::fd::OwnedFd> {
+    let how = || {
+        OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS)
+    };
+    let mut tries = 0;
+    loop {
+        match openat2(root_dir, relative, how()) {
+            Err(nix::errno::Errno::EAGAIN) if tries < RACE_RETRIES => {
+                tries += 1;
+                std::thread::yield_now();
+            }
+            other => return other,
+        }
+    }
+}
+
 fn resolve_relative(root_dir: &File, root: &Path, relative: &Path) -> io::Result<PathBuf> {
     resolve_hops(root_dir, root, relative, 0)
 }
@@ -35,10 +60,7 @@ fn resolve_hops(root_dir: &File, root: &Path, relative: &Path, hops: usize) -> i
     if relative.as_os_str().is_empty() {
         return std::fs::canonicalize(root);
     }
-    let how = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    match openat2(root_dir, relative, how) {
+    match open_in_root(root_dir, relative) {
         Ok(fd) => std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())),
         Err(nix::errno::Errno::ENOENT) => {
             let name = relative.file_name().ok_or_else(|| {
@@ -251,6 +273,58 @@ mod tests {
         symlink("/loop-b", root.join("loop-a")).unwrap();
         symlink("/loop-a", root.join("loop-b")).unwrap();
         assert!(resolve_by_hand(&root, Path::new("loop-a/x")).is_err());
+    }
+
+    /// Renames elsewhere on the machine race the `..` of /etc/os-release ->
+    /// ../usr/lib/os-release: openat2 then says EAGAIN, which is tried again, never
+    /// reported as a failure to read the target (seen in CI: "cannot read facts …
+    /// Resource temporarily unavailable" while other tests wrote files).
+    #[test]
+    fn a_rename_racing_the_resolution_is_not_a_failure() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+        std::fs::write(root.join("usr/lib/os-release"), "ID=centos\n").unwrap();
+        symlink("../usr/lib/os-release", root.join("etc/os-release")).unwrap();
+        let busy = tmp.path().join("busy");
+        std::fs::write(&busy, "x").unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let renamer = {
+            let stop = stop.clone();
+            let (a, b) = (busy.clone(), tmp.path().join("busy-2"));
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::fs::rename(&a, &b).unwrap();
+                    std::fs::rename(&b, &a).unwrap();
+                }
+            })
+        };
+        let root_dir = File::open(&root).unwrap();
+        let mut raced = 0;
+        let mut failed = Vec::new();
+        for _ in 0..20_000 {
+            let how = OpenHow::new()
+                .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+                .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+            match openat2(&root_dir, Path::new("etc/os-release"), how) {
+                Err(nix::errno::Errno::ENOSYS) => break,
+                Err(nix::errno::Errno::EAGAIN) => raced += 1,
+                _ => {}
+            }
+            if let Err(err) = resolve(Some(&root), Path::new("/etc/os-release")) {
+                failed.push(err.to_string());
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        renamer.join().unwrap();
+        eprintln!("openat2 met a concurrent rename {raced} times in 20000");
+        assert!(
+            failed.is_empty(),
+            "{} failures: {:?}",
+            failed.len(),
+            failed.first()
+        );
     }
 
     #[test]
