@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use support::apt::{AptRoot, OPERATOR_DAEMON_JSON, apt_repo};
 
-use support::{digest_diff, output_text, rdock, tree_digest};
+use support::{digest_diff, output_text, rdock, strip_ansi, tree_digest};
 
 /// What apt and dpkg could change in a tree, in detail: /etc and /var (dpkg's
 /// status and info, apt's lists, caches and logs). Files under /usr change only
@@ -82,24 +82,6 @@ fn commands(out: &std::process::Output) -> Vec<String> {
         .map(strip_ansi)
         .filter_map(|l| l.split_once("command=").map(|(_, c)| c.to_string()))
         .collect()
-}
-
-/// The log without its colours.
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[test]

@@ -26,8 +26,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use support::lab::*;
-use support::output_text;
 use support::run::parse;
+use support::{output_text, strip_ansi};
 
 const A: &str = "el7-1";
 const B: &str = "el7-2";
@@ -351,24 +351,6 @@ impl Running {
         self.child.kill().unwrap();
         let _ = self.child.wait();
     }
-}
-
-/// The log's colours off (tracing colours stderr even into a pipe).
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn run_error(out: &Output) -> String {

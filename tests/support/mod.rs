@@ -1044,3 +1044,21 @@ pub mod registry;
 pub mod run;
 pub mod schema;
 pub mod sshd;
+
+/// A log line without its colours (tracing colours stderr even into a pipe).
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
