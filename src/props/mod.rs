@@ -58,3 +58,32 @@ pub fn noisy_text(vocabulary: &'static [&'static str]) -> impl Strategy<Value = 
     ];
     proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
 }
+
+/// A version order's laws, for any comparison: antisymmetric, reflexive, and
+/// transitive on `a`, `b`, `c` (strictly when either step is strict), with "equal" an
+/// equivalence (`a ~ b` compare alike with everything).
+pub fn total_order_laws(
+    cmp: fn(&str, &str) -> std::cmp::Ordering,
+    a: &str,
+    b: &str,
+    c: &str,
+) -> Result<(), TestCaseError> {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let consistent = |x: &str, y: &str| -> Result<std::cmp::Ordering, TestCaseError> {
+        let order = cmp(x, y);
+        prop_assert_eq!(cmp(y, x), order.reverse(), "{:?} vs {:?}", x, y);
+        Ok(order)
+    };
+    prop_assert_eq!(cmp(a, a), Equal);
+    let (ab, bc, ac) = (consistent(a, b)?, consistent(b, c)?, consistent(a, c)?);
+    if ab != Greater && bc != Greater {
+        prop_assert!(ac != Greater, "{a:?} <= {b:?} <= {c:?} but {a:?} > {c:?}");
+        if ab == Less || bc == Less {
+            prop_assert_eq!(ac, Less, "{:?} < {:?}", a, c);
+        }
+    }
+    if ab == Equal {
+        prop_assert_eq!(ac, bc, "{:?} ~ {:?} against {:?}", a, b, c);
+    }
+    Ok(())
+}
