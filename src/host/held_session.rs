@@ -20,15 +20,17 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 /// The loop the fact script ends with, once its answers and marker are out (`$T` is
-/// the fact script's private directory, removed when the shell ends). A request whose
+/// the fact script's private directory, made at the first request, so that a converged
+/// host never makes one, and removed when the shell ends). A request whose
 /// script or input arrived short (the controller died mid-send) is never run. While a
 /// request runs, a watcher reads the next line: a `stop` from the controller (Ctrl-C)
 /// or the end of stdin (the controller went away) makes `$RDOCK_STOP`, which a change
 /// script reads before each step (change_script.rs). Other lines are ignored.
-pub const SERVE: &str = r#"RDOCK_STOP=$T/stop; export RDOCK_STOP
-exec 7<&0
+pub const SERVE: &str = r#"exec 7<&0
 while read -r rd_q rd_sl rd_il; do
   [ "$rd_q" = run ] || continue
+  [ -n "$T" ] || T=$(mktemp -d /tmp/rdock-probe.XXXXXX) || break
+  RDOCK_STOP=$T/stop; export RDOCK_STOP
   head -c "$rd_sl" > "$T/rq.sh" && head -c "$rd_il" > "$T/rq.in" || break
   [ "$(wc -c < "$T/rq.sh")" -eq "$rd_sl" ] && [ "$(wc -c < "$T/rq.in")" -eq "$rd_il" ] || break
   rm -f -- "$T/stop"

@@ -1,6 +1,10 @@
 //! A batch of fact queries as ONE shell script for a remote host, and the parser of its
-//! framed answer: `@@rdock INDEX KIND …` header lines, each followed by exactly the
-//! bytes it announces. A converged host costs this one command.
+//! framed answer: `@@rdock INDEX KIND …` header lines, each followed by its bytes. A
+//! converged host costs this one command, so the script spends as few processes as it
+//! can (each is a fork and an exec on every host of a fleet, every run): file contents
+//! and command output go out as they come, ended by a trailer line holding a word drawn
+//! at random for this script (`@@rdock-end WORD`), instead of being counted by `wc`
+//! first; paths resolve and lengths count in the shell itself.
 
 use std::io;
 use std::path::Path;
@@ -9,13 +13,15 @@ use super::probe::{Answer, Query, When, locked_error, not_a_file};
 use super::shell::quote;
 use super::{CmdOutput, Uname, tree_offline_reason};
 
-/// Shell functions the script (and single file operations) rely on. `rd_path` maps
+/// Shell functions the script (and single file operations) rely on. `rd_resolve` maps
 /// a target path into `$R`, the target root, resolving symlinks as if `$R` were `/`,
-/// so that an absolute link inside the tree never leads out of it.
+/// so that an absolute link inside the tree never leads out of it; it sets `rd_p`
+/// (no subshell), `rd_path` prints it.
 pub const PRELUDE: &str = r#"
-rd_path() {
-  if [ -z "$R" ]; then printf '%s' "$1"; return 0; fi
-  rd_rest=${1#/}; rd_cur=; rd_hops=0
+rd_resolve() {
+  rd_p=$1
+  [ -z "$R" ] && return 0
+  rd_rest=${1#/}; rd_cur=; rd_hops=0; rd_p=
   while [ -n "$rd_rest" ]; do
     rd_comp=${rd_rest%%/*}
     case $rd_rest in */*) rd_rest=${rd_rest#*/} ;; *) rd_rest= ;; esac
@@ -32,8 +38,9 @@ rd_path() {
       rd_cur=$rd_cur/$rd_comp
     fi
   done
-  printf '%s%s' "$R" "${rd_cur:-/}"
+  rd_p=$R${rd_cur:-/}
 }
+rd_path() { rd_resolve "$1" || return 1; printf '%s' "$rd_p"; }
 # mkdir -p -m sets the mode of the last directory only, the others follow the umask:
 # each missing directory is made on its own, 0755.
 rd_mkdirs() {
@@ -43,52 +50,76 @@ rd_mkdirs() {
 }
 "#;
 
+/// The fact script for some queries, and the word its trailers carry.
+pub struct FactScript {
+    pub text: String,
+    /// Drawn at random for this script: a payload (a file, a command's output) ends at
+    /// the first `\n@@rdock-end END` after it, so no content can end it early unless
+    /// it holds this run's word.
+    pub end: String,
+}
+
 /// The script answering `queries` for a target whose root is `root` (`None`: `/`).
-pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<String> {
+/// A lock taken at once is dated by the controller's clock (no `date` on the host);
+/// after a wait, by the host's.
+pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<FactScript> {
+    let end = random_word()?;
     let mut s = String::from("LC_ALL=C; export LC_ALL\n");
     s.push_str(&format!(
-        "R={}\n",
+        "R={}\nN={end}\n",
         quote(&root.map(|r| r.display().to_string()).unwrap_or_default())?
     ));
     s.push_str(PRELUDE);
-    s.push_str("T=$(mktemp -d /tmp/rdock-probe.XXXXXX) || exit 97\ntrap 'rm -rf \"$T\"' EXIT\n");
+    // `$T` (a private directory) is made only when something needs one: a held
+    // session's first request (held_session.rs).
+    s.push_str("T=\ntrap '[ -z \"$T\" ] || rm -rf -- \"$T\"' EXIT\n");
+    // A command's stdout goes out as it comes (fd 3); its stderr and status are
+    // caught in the shell (a NUL byte in stderr is lost: it is only ever shown).
     s.push_str(
-        "rd_run() { rd_i=$1; shift; \"$@\" >\"$T/o\" 2>\"$T/e\" </dev/null; rd_s=$?; \
-         printf '@@rdock %s run %s %s %s\\n' \"$rd_i\" \"$rd_s\" $(wc -c <\"$T/o\") $(wc -c <\"$T/e\"); \
-         cat \"$T/o\" \"$T/e\"; }\n",
+        "rd_run() { rd_i=$1; shift; printf '@@rdock %s run\\n' \"$rd_i\"; \
+         { rd_e=$( { \"$@\" 2>&1 >&3 3>&- </dev/null; printf 'x%s' \"$?\"; } ); } 3>&1; \
+         rd_s=${rd_e##*x}; rd_e=${rd_e%x*}; \
+         printf '\\n@@rdock-end %s %s %s\\n%s' \"$N\" \"$rd_s\" \"${#rd_e}\" \"$rd_e\"; }\n\
+         rd_cat() { cat -- \"$1\"; printf '\\n@@rdock-end %s\\n' \"$N\"; }\n",
     );
     for (i, query) in queries.iter().enumerate() {
         match query {
             // fd 9 holds the flock for as long as this shell lives: the whole script,
             // or, in a held session (ssh.rs), the whole run.
             Query::Lock(spec) => s.push_str(&format!(
-                "rd_l={p}; mkdir -p -- \"${{rd_l%/*}}\" || exit 97\n\
+                "rd_l={p}; [ -d \"${{rd_l%/*}}\" ] || mkdir -p -- \"${{rd_l%/*}}\" || exit 97\n\
                  exec 9>>\"$rd_l\" || exit 97\n\
-                 if ! flock -n 9 && ! flock -w {wait} 9; then rd_h=$(cat -- \"$rd_l\"); \
-                 printf '@@rdock {i} locked %s\\n%s' $(printf '%s' \"$rd_h\" | wc -c) \"$rd_h\"; exit 0; fi\n\
-                 : > \"$rd_l\"; printf '%s since %s\\n' {holder} \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" >&9\n\
+                 if flock -n 9; then rd_since={now}\n\
+                 elif flock -w {wait} 9; then rd_since=$(date -u +%Y-%m-%dT%H:%M:%SZ)\n\
+                 else rd_h=$(cat -- \"$rd_l\"); printf '@@rdock {i} locked %s\\n%s' \"${{#rd_h}}\" \"$rd_h\"; exit 0; fi\n\
+                 : > \"$rd_l\"; printf '%s since %s\\n' {holder} \"$rd_since\" >&9\n\
                  echo '@@rdock {i} lock'\n",
                 p = quote_path(&spec.path)?,
                 wait = spec.wait.as_secs(),
+                now = quote(&super::local::now_utc())?,
                 holder = quote(&spec.holder)?,
             )),
+            // `uname -r -m` prints the two in this order, whatever the order asked;
+            // a kernel release holds no blank.
             Query::Uname => s.push_str(&format!(
-                "printf '@@rdock {i} uname\\n%s\\n%s\\n' \"$(uname -r)\" \"$(uname -m)\"\n"
+                "rd_u=$(uname -r -m); printf '@@rdock {i} uname\\n%s\\n%s\\n' \"${{rd_u% *}}\" \"${{rd_u##* }}\"\n"
             )),
             Query::IsRootUser => s.push_str(&format!(
                 "if [ \"$(id -u)\" = 0 ]; then echo '@@rdock {i} bool 1'; else echo '@@rdock {i} bool 0'; fi\n"
             )),
+            // PID 1's root not being ours means a chroot; a /proc/1/root this user may
+            // not look into says nothing either way.
             Query::SystemdOnline => s.push_str(&format!(
                 "if [ -n \"$R\" ]; then rd_off=tree\n\
                  elif [ ! -d /run/systemd/system ]; then rd_off='systemd is not running on this machine'\n\
-                 elif [ \"$(stat -c %d:%i / 2>/dev/null)\" != \"$(stat -c %d:%i /proc/1/root/. 2>/dev/null || stat -c %d:%i /)\" ]; then rd_off='this process runs inside a chroot'\n\
+                 elif [ -e /proc/1/root/. ] && ! [ / -ef /proc/1/root/. ]; then rd_off='this process runs inside a chroot'\n\
                  else rd_off=; fi\n\
                  if [ -z \"$rd_off\" ]; then rd_online=1; echo '@@rdock {i} online'; else rd_online=0; \
-                 printf '@@rdock {i} offline %s\\n%s' $(printf '%s' \"$rd_off\" | wc -c) \"$rd_off\"; fi\n"
+                 printf '@@rdock {i} offline %s\\n%s' \"${{#rd_off}}\" \"$rd_off\"; fi\n"
             )),
             Query::Read(path) => s.push_str(&format!(
-                "rd_p=$(rd_path {p}); if [ -f \"$rd_p\" ] && [ -r \"$rd_p\" ]; then \
-                 printf '@@rdock {i} file %s\\n' $(wc -c <\"$rd_p\"); cat -- \"$rd_p\"; \
+                "rd_resolve {p}; if [ -f \"$rd_p\" ] && [ -r \"$rd_p\" ]; then \
+                 echo '@@rdock {i} file'; rd_cat \"$rd_p\"; \
                  elif [ -d \"$rd_p\" ]; then echo '@@rdock {i} notfile'; \
                  else echo '@@rdock {i} none'; fi\n",
                 p = quote_path(path)?
@@ -96,7 +127,7 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<String> {
             Query::AnyExists(paths) => {
                 let words: io::Result<Vec<String>> = paths.iter().map(|p| quote_path(p)).collect();
                 s.push_str(&format!(
-                    "rd_x_{i}=0; for rd_q in {}; do rd_p=$(rd_path \"$rd_q\"); \
+                    "rd_x_{i}=0; for rd_q in {}; do rd_resolve \"$rd_q\"; \
                      if [ -e \"$rd_p\" ] || [ -L \"$rd_p\" ]; then rd_x_{i}=1; break; fi; done; \
                      echo \"@@rdock {i} bool $rd_x_{i}\"\n",
                     words?.join(" ")
@@ -122,21 +153,28 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<String> {
                     quote_glob_part(&wanted.suffix)?
                 );
                 s.push_str(&format!(
-                    "rd_p=$(rd_path {p}); rd_n=0; for rd_f in {pattern}; do [ -f \"$rd_f\" ] && rd_n=$((rd_n + 1)); done; \
+                    "rd_resolve {p}; rd_n=0; for rd_f in {pattern}; do [ -f \"$rd_f\" ] && rd_n=$((rd_n + 1)); done; \
                      echo \"@@rdock {i} dir $rd_n\"; for rd_f in {pattern}; do [ -f \"$rd_f\" ] || continue; \
-                     printf '@@rdock {i} entry %s %s\\n' $(wc -c <\"$rd_f\") \"${{rd_f##*/}}\"; cat -- \"$rd_f\"; done\n",
+                     printf '@@rdock {i} entry %s\\n' \"${{rd_f##*/}}\"; rd_cat \"$rd_f\"; done\n",
                     p = quote_path(&wanted.dir)?
                 ));
             }
             Query::TreeSize(path) => s.push_str(&format!(
-                "rd_p=$(rd_path {p}); if [ -e \"$rd_p\" ]; then \
+                "rd_resolve {p}; if [ -e \"$rd_p\" ]; then \
                  echo \"@@rdock {i} size $(find \"$rd_p\" -type f -printf '%s\\n' 2>/dev/null | awk '{{s+=$1}} END {{printf \"%d\", s}}')\"; \
                  else echo '@@rdock {i} nosize'; fi\n",
                 p = quote_path(path)?
             )),
         }
     }
-    Ok(s)
+    Ok(FactScript { text: s, end })
+}
+
+/// 128 random bits as hex, from the kernel.
+fn random_word() -> io::Result<String> {
+    let mut bytes = [0u8; 16];
+    io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A literal part of a glob: quoted, or nothing when empty (`''` is fine too).
@@ -152,11 +190,18 @@ fn quote_path(path: &Path) -> io::Result<String> {
     quote(&path.display().to_string())
 }
 
-/// Read the framed answer of `script` back into answers, one per query.
-pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Result<Vec<Answer>> {
+/// Read the framed answer of a script whose trailers carry `end` back into answers,
+/// one per query.
+pub fn parse(
+    root: Option<&Path>,
+    queries: &[Query],
+    end: &str,
+    output: &[u8],
+) -> io::Result<Vec<Answer>> {
     let mut reader = Frames {
         bytes: output,
         at: 0,
+        trailer: format!("\n@@rdock-end {end}").into_bytes(),
     };
     let mut answers = Vec::with_capacity(queries.len());
     for (i, query) in queries.iter().enumerate() {
@@ -189,7 +234,7 @@ pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Resul
                     _ => reason,
                 }))
             }
-            (Query::Read(_), "file") => Answer::File(Some(reader.take(number()?)?.to_vec())),
+            (Query::Read(_), "file") => Answer::File(Some(reader.payload(i)?.0.to_vec())),
             (Query::Read(_), "none") => Answer::File(None),
             (Query::Read(path), "notfile") => {
                 return Err(not_a_file(&match root {
@@ -198,9 +243,16 @@ pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Resul
                 }));
             }
             (Query::Run { .. }, "run") => {
-                let status = number()?;
-                let (out_len, err_len) = (number()?, number()?);
-                let stdout = String::from_utf8_lossy(reader.take(out_len)?).into_owned();
+                let (stdout, fields) = reader.payload(i)?;
+                let stdout = String::from_utf8_lossy(stdout).into_owned();
+                let mut fields = fields.split(' ').map(str::parse::<usize>);
+                let (Some(Ok(status)), Some(Ok(err_len)), None) =
+                    (fields.next(), fields.next(), fields.next())
+                else {
+                    return Err(bad(format!(
+                        "answer {i}: malformed end of a command's output"
+                    )));
+                };
                 let stderr = String::from_utf8_lossy(reader.take(err_len)?).into_owned();
                 Answer::Output(Some(CmdOutput {
                     status: i32::try_from(status).ok(),
@@ -222,13 +274,8 @@ pub fn parse(root: Option<&Path>, queries: &[Query], output: &[u8]) -> io::Resul
                         .ok_or_else(|| {
                             bad(format!("answer {i}: expected an entry, got {entry:?}"))
                         })?;
-                    let (len, name) = rest
-                        .split_once(' ')
-                        .ok_or_else(|| bad(format!("answer {i}: malformed entry {entry:?}")))?;
-                    let len = len
-                        .parse()
-                        .map_err(|_| bad(format!("answer {i}: malformed entry {entry:?}")))?;
-                    files.push((name.to_string(), reader.take(len)?.to_vec()));
+                    let name = rest.to_string();
+                    files.push((name, reader.payload(i)?.0.to_vec()));
                 }
                 files.sort();
                 Answer::Files(files)
@@ -254,6 +301,8 @@ fn bad(message: String) -> io::Error {
 struct Frames<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// `\n@@rdock-end WORD`: what ends a payload.
+    trailer: Vec<u8>,
 }
 
 impl<'a> Frames<'a> {
@@ -277,6 +326,29 @@ impl<'a> Frames<'a> {
                 return Ok(line);
             }
         }
+    }
+
+    /// A payload up to its trailer, and what the trailer line says after the word.
+    fn payload(&mut self, index: usize) -> io::Result<(&'a [u8], &'a str)> {
+        let rest = &self.bytes[self.at..];
+        let cut_short = || bad(format!("answer {index}: cut short"));
+        let start = rest
+            .windows(self.trailer.len())
+            .position(|w| w == self.trailer.as_slice())
+            .ok_or_else(cut_short)?;
+        let after = &rest[start + self.trailer.len()..];
+        let line_end = after
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(cut_short)?;
+        let fields = match &after[..line_end] {
+            [] => "",
+            [b' ', fields @ ..] => std::str::from_utf8(fields)
+                .map_err(|_| bad(format!("answer {index}: malformed trailer")))?,
+            _ => return Err(bad(format!("answer {index}: malformed trailer"))),
+        };
+        self.at += start + self.trailer.len() + line_end + 1;
+        Ok((&rest[..start], fields))
     }
 
     fn take(&mut self, len: usize) -> io::Result<&'a [u8]> {
@@ -306,7 +378,7 @@ mod tests {
         std::os::unix::fs::symlink("/real/etc", root.join("etc")).unwrap();
         std::fs::write(
             root.join("real/etc/os-release"),
-            b"ID=centos\nVERSION_ID=\"7\"\n\xff bytes\n",
+            b"ID=centos\nVERSION_ID=\"7\"\n\xff bytes\n@@rdock-end 0\n",
         )
         .unwrap();
         std::fs::create_dir_all(root.join("var/lib/docker/a")).unwrap();
@@ -331,7 +403,7 @@ mod tests {
                 argv: vec![
                     "sh".into(),
                     "-c".into(),
-                    "printf 'out\\n'; printf 'err' >&2; exit 3".into(),
+                    "printf 'out'; printf 'an error\\nxx x\\n\\n' >&2; exit 3".into(),
                 ],
                 when: When::IfExists(5),
             },
@@ -353,23 +425,74 @@ mod tests {
                 ".conf",
             )),
         ];
-        let script = script(Some(&root), &queries).unwrap();
-        let out = Command::new("sh").args(["-c", &script]).output().unwrap();
-        let answers = parse(Some(&root), &queries, &out.stdout).unwrap();
+        let fact = script(Some(&root), &queries).unwrap();
         let local = crate::host::LocalTransport::default();
         let expected = crate::host::Transport::probe(&local, Some(&root), &queries).unwrap();
-        assert_eq!(format!("{answers:?}"), format!("{expected:?}"));
-        match &answers[3] {
-            Answer::File(Some(bytes)) => assert!(bytes.ends_with(b"\xff bytes\n")),
-            other => panic!("{other:?}"),
+        // CentOS's sh is bash; Debian's is dash.
+        for shell in [&["sh"][..], &["bash", "--posix"]] {
+            let out = Command::new(shell[0])
+                .args(&shell[1..])
+                .args(["-c", &fact.text])
+                .output()
+                .unwrap();
+            let answers = parse(Some(&root), &queries, &fact.end, &out.stdout).unwrap();
+            assert_eq!(format!("{answers:?}"), format!("{expected:?}"), "{shell:?}");
+            match &answers[3] {
+                Answer::File(Some(bytes)) => assert!(bytes.ends_with(b"\n@@rdock-end 0\n")),
+                other => panic!("{other:?}"),
+            }
+            match &answers[6] {
+                Answer::Output(Some(o)) => assert_eq!(
+                    (o.status, o.stdout.as_str(), o.stderr.as_str()),
+                    (Some(3), "out", "an error\nxx x\n\n")
+                ),
+                other => panic!("{other:?}"),
+            }
         }
-        match &answers[6] {
-            Answer::Output(Some(o)) => assert_eq!(
-                (o.status, o.stdout.as_str(), o.stderr.as_str()),
-                (Some(3), "out\n", "err")
-            ),
-            other => panic!("{other:?}"),
-        }
+    }
+
+    /// A converged host's fact script forks and execs as little as it can: a
+    /// process per command asked and per file read, no counting `wc`, no temporary
+    /// directory.
+    #[test]
+    fn the_fact_script_spends_no_process_on_framing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("etc/docker")).unwrap();
+        std::fs::write(root.join("etc/os-release"), "ID=centos\n").unwrap();
+        std::fs::write(root.join("etc/docker/daemon.json"), "{}").unwrap();
+        let queries = vec![
+            Query::Uname,
+            Query::SystemdOnline,
+            Query::Read("/etc/os-release".into()),
+            Query::Read("/etc/docker/daemon.json".into()),
+            Query::Read("/etc/missing".into()),
+            Query::AnyExists(vec!["/etc/docker".into()]),
+            Query::Run {
+                argv: vec!["id".into(), "-u".into()],
+                when: When::IfExists(5),
+            },
+        ];
+        let fact = script(Some(root), &queries).unwrap();
+        let trace = tmp.path().join("trace");
+        let status = Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=execve", "-o"])
+            .arg(&trace)
+            .args(["sh", "-c", &fact.text])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("strace (scripts/deps installs it)");
+        assert!(status.success());
+        let trace = std::fs::read_to_string(&trace).unwrap();
+        let mut programs: Vec<&str> = trace
+            .lines()
+            .filter(|l| l.contains("execve(") && !l.contains("ENOENT"))
+            .filter_map(|l| l.split('"').nth(1))
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
+            .collect();
+        programs.sort();
+        // sh itself, uname, a cat per file that is there, the one command asked.
+        assert_eq!(programs, ["cat", "cat", "id", "sh", "uname"], "{trace}");
     }
 
     /// Found by props::remote_probe: a count off the wire sized an allocation.
@@ -377,14 +500,14 @@ mod tests {
     fn a_huge_entry_count_is_an_error_not_a_panic() {
         let queries = vec![Query::Files(FileMatch::new("/etc", "", ".conf"))];
         let out = b"@@rdock 0 dir 18446744073709551615\n";
-        assert!(parse(None, &queries, out).is_err());
+        assert!(parse(None, &queries, "e", out).is_err());
     }
 
     #[test]
     fn a_banner_before_the_answer_is_skipped() {
         let queries = vec![Query::IsRootUser];
-        let answers = parse(None, &queries, b"Welcome!\n@@rdock 0 bool 1\n").unwrap();
+        let answers = parse(None, &queries, "e", b"Welcome!\n@@rdock 0 bool 1\n").unwrap();
         assert!(matches!(answers[0], Answer::Bool(true)));
-        assert!(parse(None, &queries, b"nothing").is_err());
+        assert!(parse(None, &queries, "e", b"nothing").is_err());
     }
 }

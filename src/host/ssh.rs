@@ -379,7 +379,8 @@ impl SshTransport {
         wait: Duration,
     ) -> io::Result<Vec<Answer>> {
         let marker = format!("@@rdock-held {}", unique_suffix());
-        let mut script = remote_probe::script(root, queries)?;
+        let fact = remote_probe::script(root, queries)?;
+        let mut script = fact.text;
         script.push_str(&format!("printf '\\n%s\\n' {}\n", quote(&marker)?));
         script.push_str(held_session::SERVE);
         let mut words: Vec<&str> = Vec::new();
@@ -406,7 +407,7 @@ impl SshTransport {
         {
             *held = Some(session);
         }
-        remote_probe::parse(root, queries, &opened.stdout).map_err(|err| {
+        remote_probe::parse(root, queries, &fact.end, &opened.stdout).map_err(|err| {
             if err.kind() == io::ErrorKind::ResourceBusy {
                 return err; // the lock's holder, said in full already
             }
@@ -850,9 +851,11 @@ impl Transport for SshTransport {
         if no_session && !self.inner.session_lost.load(Ordering::SeqCst) {
             return self.probe_holding_lock(root, queries, Duration::ZERO);
         }
-        let script = remote_probe::script(root, queries)?;
-        let output = self.inner.script(&script, None, bounded::get().command)?;
-        remote_probe::parse(root, queries, &output.stdout).map_err(|err| {
+        let fact = remote_probe::script(root, queries)?;
+        let output = self
+            .inner
+            .script(&fact.text, None, bounded::get().command)?;
+        remote_probe::parse(root, queries, &fact.end, &output.stdout).map_err(|err| {
             io::Error::new(
                 err.kind(),
                 format!(

@@ -11,6 +11,13 @@ use crate::host::Uname;
 use crate::host::probe::{Answer, FileMatch, LockSpec, Query, When};
 use crate::host::remote_probe::parse;
 
+/// The word a script's trailers carry (random per script in real runs).
+const END: &str = "5f0c9d2a7e3b41c8a6d4e2f1b0c3a987";
+
+fn trailer(fields: &str) -> Vec<u8> {
+    format!("\n@@rdock-end {END}{fields}\n").into_bytes()
+}
+
 /// One query of each kind, as the fact pass asks them.
 fn every_query() -> Vec<Query> {
     vec![
@@ -52,6 +59,11 @@ fn frame_noise() -> impl Strategy<Value = Vec<u8>> {
         2 => any::<Vec<u8>>(),
         1 => Just(b"\n".to_vec()),
         1 => "[a-z .]{0,10}".prop_map(String::into_bytes),
+        1 => proptest::collection::vec(prop_oneof![Just(u64::MAX), 0u64..40], 0..3)
+            .prop_map(|numbers| {
+                let fields: String = numbers.iter().map(|n| format!(" {n}")).collect();
+                trailer(&fields)
+            }),
     ];
     proptest::collection::vec(piece, 0..20).prop_map(|pieces| pieces.concat())
 }
@@ -60,7 +72,8 @@ fn frame_noise() -> impl Strategy<Value = Vec<u8>> {
 fn payload() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         any::<Vec<u8>>(),
-        "(@@rdock [0-9] file 3\n|[a-z]{0,5}|\n){0,6}".prop_map(String::into_bytes),
+        "(@@rdock [0-9] file 3\n|\n@@rdock-end 5f0c9d2a\n|@@rdock-end [0-9a-f]{32} 0 1\n|[a-z]{0,5}|\n){0,6}"
+            .prop_map(String::into_bytes),
     ]
 }
 
@@ -104,7 +117,7 @@ fn answer(index: usize, query: &Query) -> BoxedStrategy<(Vec<u8>, Answer)> {
             .prop_map(move |bytes| match bytes {
                 None => (header("none".into()), Answer::File(None)),
                 Some(bytes) => (
-                    framed(format!("file {}", bytes.len()), &bytes),
+                    [framed("file".into(), &bytes), trailer("")].concat(),
                     Answer::File(Some(bytes)),
                 ),
             })
@@ -113,10 +126,12 @@ fn answer(index: usize, query: &Query) -> BoxedStrategy<(Vec<u8>, Answer)> {
             .prop_map(move |run| match run {
                 None => (header("skip".into()), Answer::Output(None)),
                 Some((status, stdout, stderr)) => (
-                    framed(
-                        format!("run {status} {} {}", stdout.len(), stderr.len()),
-                        format!("{stdout}{stderr}").as_bytes(),
-                    ),
+                    [
+                        framed("run".into(), stdout.as_bytes()),
+                        trailer(&format!(" {status} {}", stderr.len())),
+                        stderr.clone().into_bytes(),
+                    ]
+                    .concat(),
                     Answer::Output(Some(CmdOutput {
                         status: Some(status),
                         stdout,
@@ -135,7 +150,8 @@ fn answer(index: usize, query: &Query) -> BoxedStrategy<(Vec<u8>, Answer)> {
             .prop_map(move |files| {
                 let mut bytes = header(format!("dir {}", files.len()));
                 for (name, content) in &files {
-                    bytes.extend(framed(format!("entry {} {name}", content.len()), content));
+                    bytes.extend(framed(format!("entry {name}"), content));
+                    bytes.extend(trailer(""));
                 }
                 (bytes, Answer::Files(files.into_iter().collect()))
             })
@@ -172,18 +188,18 @@ proptest! {
         let queries = every_query();
         for root in [None, Some(PathBuf::from("/srv/root"))] {
             for skip in 0..queries.len() {
-                let _ = parse(root.as_deref(), &queries[skip..], &bytes);
+                let _ = parse(root.as_deref(), &queries[skip..], END, &bytes);
             }
         }
     }
 
     #[test]
     fn framed_answers_come_back_exactly((bytes, answers) in framed_answers()) {
-        let parsed = parse(None, &every_query(), &bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let parsed = parse(None, &every_query(), END, &bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(format!("{parsed:?}"), format!("{answers:?}"));
         // Cut short anywhere (a dropped connection), it is an error, never an answer.
         for cut in [0, bytes.len() / 2, bytes.len() - 1] {
-            prop_assert!(parse(None, &every_query(), &bytes[..cut]).is_err(), "cut at {}", cut);
+            prop_assert!(parse(None, &every_query(), END, &bytes[..cut]).is_err(), "cut at {}", cut);
         }
     }
 }
