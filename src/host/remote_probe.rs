@@ -80,7 +80,7 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<FactScript> 
          { rd_e=$( { \"$@\" 2>&1 >&3 3>&- </dev/null; printf 'x%s' \"$?\"; } ); } 3>&1; \
          rd_s=${rd_e##*x}; rd_e=${rd_e%x*}; \
          printf '\\n@@rdock-end %s %s %s\\n%s' \"$N\" \"$rd_s\" \"${#rd_e}\" \"$rd_e\"; }\n\
-         rd_cat() { cat -- \"$1\"; printf '\\n@@rdock-end %s\\n' \"$N\"; }\n",
+         set --\n",
     );
     for (i, query) in queries.iter().enumerate() {
         match query {
@@ -119,7 +119,7 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<FactScript> 
             )),
             Query::Read(path) => s.push_str(&format!(
                 "rd_resolve {p}; if [ -f \"$rd_p\" ] && [ -r \"$rd_p\" ]; then \
-                 echo '@@rdock {i} file'; rd_cat \"$rd_p\"; \
+                 echo '@@rdock {i} file'; set -- \"$@\" \"$rd_p\"; \
                  elif [ -d \"$rd_p\" ]; then echo '@@rdock {i} notfile'; \
                  else echo '@@rdock {i} none'; fi\n",
                 p = quote_path(path)?
@@ -155,7 +155,7 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<FactScript> 
                 s.push_str(&format!(
                     "rd_resolve {p}; rd_n=0; for rd_f in {pattern}; do [ -f \"$rd_f\" ] && rd_n=$((rd_n + 1)); done; \
                      echo \"@@rdock {i} dir $rd_n\"; for rd_f in {pattern}; do [ -f \"$rd_f\" ] || continue; \
-                     printf '@@rdock {i} entry %s\\n' \"${{rd_f##*/}}\"; rd_cat \"$rd_f\"; done\n",
+                     printf '@@rdock {i} entry %s\\n' \"${{rd_f##*/}}\"; set -- \"$@\" \"$rd_f\"; done\n",
                     p = quote_path(&wanted.dir)?
                 ));
             }
@@ -167,6 +167,13 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<FactScript> 
             )),
         }
     }
+    // The files found above ("$@", in the order of their headers), all at once: their
+    // sizes, then their bytes. A file that changed in between puts the trailer where
+    // the sizes do not say, and the answer is refused (see `parse`).
+    s.push_str(
+        "echo '@@rdock-files'; if [ $# -gt 0 ]; then stat -L -c %s -- \"$@\"; cat -- \"$@\"; fi; \
+         printf '\\n@@rdock-end %s\\n' \"$N\"\n",
+    );
     Ok(FactScript { text: s, end })
 }
 
@@ -204,6 +211,8 @@ pub fn parse(
         trailer: format!("\n@@rdock-end {end}").into_bytes(),
     };
     let mut answers = Vec::with_capacity(queries.len());
+    // Where each file's bytes go, in the order the files block brings them.
+    let mut queued: Vec<Slot> = Vec::new();
     for (i, query) in queries.iter().enumerate() {
         let header = reader.header(i)?;
         let mut words = header.split_whitespace().skip(2);
@@ -234,7 +243,10 @@ pub fn parse(
                     _ => reason,
                 }))
             }
-            (Query::Read(_), "file") => Answer::File(Some(reader.payload(i)?.0.to_vec())),
+            (Query::Read(_), "file") => {
+                queued.push(Slot::File(answers.len()));
+                Answer::File(Some(Vec::new()))
+            }
             (Query::Read(_), "none") => Answer::File(None),
             (Query::Read(path), "notfile") => {
                 return Err(not_a_file(&match root {
@@ -243,7 +255,7 @@ pub fn parse(
                 }));
             }
             (Query::Run { .. }, "run") => {
-                let (stdout, fields) = reader.payload(i)?;
+                let (stdout, fields) = reader.payload(&format!("answer {i}"))?;
                 let stdout = String::from_utf8_lossy(stdout).into_owned();
                 let mut fields = fields.split(' ').map(str::parse::<usize>);
                 let (Some(Ok(status)), Some(Ok(err_len)), None) =
@@ -274,10 +286,9 @@ pub fn parse(
                         .ok_or_else(|| {
                             bad(format!("answer {i}: expected an entry, got {entry:?}"))
                         })?;
-                    let name = rest.to_string();
-                    files.push((name, reader.payload(i)?.0.to_vec()));
+                    files.push((rest.to_string(), Vec::new()));
+                    queued.push(Slot::Entry(answers.len(), files.len() - 1));
                 }
-                files.sort();
                 Answer::Files(files)
             }
             _ => {
@@ -288,7 +299,30 @@ pub fn parse(
         };
         answers.push(answer);
     }
+    let contents = reader.files(queued.len())?;
+    for (slot, bytes) in queued.into_iter().zip(contents) {
+        match slot {
+            Slot::File(a) => answers[a] = Answer::File(Some(bytes.to_vec())),
+            Slot::Entry(a, e) => {
+                if let Answer::Files(files) = &mut answers[a] {
+                    files[e].1 = bytes.to_vec();
+                }
+            }
+        }
+    }
+    for answer in &mut answers {
+        if let Answer::Files(files) = answer {
+            files.sort();
+        }
+    }
     Ok(answers)
+}
+
+/// A file whose bytes come in the files block: a read's answer, or an entry of a
+/// directory's answer.
+enum Slot {
+    File(usize),
+    Entry(usize, usize),
 }
 
 fn bad(message: String) -> io::Error {
@@ -329,9 +363,9 @@ impl<'a> Frames<'a> {
     }
 
     /// A payload up to its trailer, and what the trailer line says after the word.
-    fn payload(&mut self, index: usize) -> io::Result<(&'a [u8], &'a str)> {
+    fn payload(&mut self, what: &str) -> io::Result<(&'a [u8], &'a str)> {
         let rest = &self.bytes[self.at..];
-        let cut_short = || bad(format!("answer {index}: cut short"));
+        let cut_short = || bad(format!("{what}: cut short"));
         let start = rest
             .windows(self.trailer.len())
             .position(|w| w == self.trailer.as_slice())
@@ -344,11 +378,53 @@ impl<'a> Frames<'a> {
         let fields = match &after[..line_end] {
             [] => "",
             [b' ', fields @ ..] => std::str::from_utf8(fields)
-                .map_err(|_| bad(format!("answer {index}: malformed trailer")))?,
-            _ => return Err(bad(format!("answer {index}: malformed trailer"))),
+                .map_err(|_| bad(format!("{what}: malformed trailer")))?,
+            _ => return Err(bad(format!("{what}: malformed trailer"))),
         };
         self.at += start + self.trailer.len() + line_end + 1;
         Ok((&rest[..start], fields))
+    }
+
+    /// The files block: `@@rdock-files`, a size per file, the files' bytes, a trailer.
+    fn files(&mut self, count: usize) -> io::Result<Vec<&'a [u8]>> {
+        let header = self.line()?;
+        if header != "@@rdock-files" {
+            return Err(bad(format!("expected the files, got {header:?}")));
+        }
+        let changed = || {
+            bad(
+                "the host's files changed while they were read (their sizes and bytes \
+                 disagree); run again"
+                    .into(),
+            )
+        };
+        let mut sizes = Vec::new();
+        for _ in 0..count {
+            sizes.push(self.line()?.parse::<usize>().map_err(|_| changed())?);
+        }
+        let start = self.at;
+        let mut read = || -> io::Result<Vec<&'a [u8]>> {
+            let contents = sizes
+                .iter()
+                .map(|size| self.take(*size))
+                .collect::<io::Result<Vec<_>>>()?;
+            match self.payload("the files")? {
+                ([], "") => Ok(contents),
+                _ => Err(changed()),
+            }
+        };
+        read().map_err(|err| {
+            // The whole trailer came, only not where the sizes said: the files changed.
+            // No trailer at all: the answer was cut short.
+            let mut whole = self.trailer.clone();
+            whole.push(b'\n');
+            let tail = &self.bytes[start..];
+            if tail.windows(whole.len()).any(|w| w == whole.as_slice()) {
+                changed()
+            } else {
+                err
+            }
+        })
     }
 
     fn take(&mut self, len: usize) -> io::Result<&'a [u8]> {
@@ -491,8 +567,27 @@ mod tests {
             .map(|p| p.rsplit('/').next().unwrap_or(p))
             .collect();
         programs.sort();
-        // sh itself, uname, a cat per file that is there, the one command asked.
-        assert_eq!(programs, ["cat", "cat", "id", "sh", "uname"], "{trace}");
+        // sh itself, uname, the one command asked, and for all the files there: a stat
+        // and a cat.
+        assert_eq!(programs, ["cat", "id", "sh", "stat", "uname"], "{trace}");
+    }
+
+    /// A file that grew or shrank between its size and its bytes is no answer.
+    #[test]
+    fn files_that_changed_while_read_are_refused() {
+        let queries = vec![Query::Read("/etc/os-release".into())];
+        let framed = |size: usize, bytes: &str| {
+            format!("@@rdock 0 file\n@@rdock-files\n{size}\n{bytes}\n@@rdock-end e\n")
+        };
+        let answers = parse(None, &queries, "e", framed(3, "ID=").as_bytes()).unwrap();
+        assert!(matches!(&answers[0], Answer::File(Some(b)) if b == b"ID="));
+        for (size, bytes) in [(3, "ID=x"), (3, "ID"), (4, "ID=")] {
+            let err = parse(None, &queries, "e", framed(size, bytes).as_bytes()).unwrap_err();
+            assert!(
+                err.to_string().contains("changed while they were read"),
+                "{size} {bytes:?}: {err}"
+            );
+        }
     }
 
     /// Found by props::remote_probe: a count off the wire sized an allocation.
@@ -506,7 +601,13 @@ mod tests {
     #[test]
     fn a_banner_before_the_answer_is_skipped() {
         let queries = vec![Query::IsRootUser];
-        let answers = parse(None, &queries, "e", b"Welcome!\n@@rdock 0 bool 1\n").unwrap();
+        let answers = parse(
+            None,
+            &queries,
+            "e",
+            b"Welcome!\n@@rdock 0 bool 1\n@@rdock-files\n\n@@rdock-end e\n",
+        )
+        .unwrap();
         assert!(matches!(answers[0], Answer::Bool(true)));
         assert!(parse(None, &queries, "e", b"nothing").is_err());
     }

@@ -58,6 +58,7 @@ fn frame_noise() -> impl Strategy<Value = Vec<u8>> {
             }),
         2 => any::<Vec<u8>>(),
         1 => Just(b"\n".to_vec()),
+        1 => Just(b"@@rdock-files\n".to_vec()),
         1 => "[a-z .]{0,10}".prop_map(String::into_bytes),
         1 => proptest::collection::vec(prop_oneof![Just(u64::MAX), 0u64..40], 0..3)
             .prop_map(|numbers| {
@@ -116,10 +117,8 @@ fn answer(index: usize, query: &Query) -> BoxedStrategy<(Vec<u8>, Answer)> {
         Query::Read(_) => proptest::option::of(payload())
             .prop_map(move |bytes| match bytes {
                 None => (header("none".into()), Answer::File(None)),
-                Some(bytes) => (
-                    [framed("file".into(), &bytes), trailer("")].concat(),
-                    Answer::File(Some(bytes)),
-                ),
+                // Its bytes come in the files block (framed_answers).
+                Some(bytes) => (header("file".into()), Answer::File(Some(bytes))),
             })
             .boxed(),
         Query::Run { .. } => proptest::option::of((0i32..256, text(), text()))
@@ -149,9 +148,8 @@ fn answer(index: usize, query: &Query) -> BoxedStrategy<(Vec<u8>, Answer)> {
         Query::Files(_) => proptest::collection::btree_map("[^\n/]{1,12}", payload(), 0..4)
             .prop_map(move |files| {
                 let mut bytes = header(format!("dir {}", files.len()));
-                for (name, content) in &files {
-                    bytes.extend(framed(format!("entry {name}"), content));
-                    bytes.extend(trailer(""));
+                for name in files.keys() {
+                    bytes.extend(header(format!("entry {name}")));
                 }
                 (bytes, Answer::Files(files.into_iter().collect()))
             })
@@ -172,10 +170,22 @@ fn framed_answers() -> impl Strategy<Value = (Vec<u8>, Vec<Answer>)> {
         .prop_map(|(framed, banner)| {
             let mut bytes = banner.concat().into_bytes();
             let mut answers = Vec::new();
+            let mut files: Vec<Vec<u8>> = Vec::new();
             for (frame, answer) in framed {
                 bytes.extend(frame);
+                match &answer {
+                    Answer::File(Some(content)) => files.push(content.clone()),
+                    Answer::Files(entries) => files.extend(entries.iter().map(|e| e.1.clone())),
+                    _ => {}
+                }
                 answers.push(answer);
             }
+            bytes.extend(b"@@rdock-files\n");
+            for content in &files {
+                bytes.extend(format!("{}\n", content.len()).into_bytes());
+            }
+            bytes.extend(files.concat());
+            bytes.extend(trailer(""));
             (bytes, answers)
         })
 }
