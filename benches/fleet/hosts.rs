@@ -76,6 +76,17 @@ impl Drop for Sshd {
     }
 }
 
+/// `count` loopback ports free right now and distinct: each is held until all are
+/// chosen (a port let go at once may come back from the next bind).
+fn distinct_ports(count: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..count)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("local address").port())
+        .collect()
+}
+
 pub struct Fleet {
     pub dir: tempfile::TempDir,
     pub hosts: Vec<Host>,
@@ -120,7 +131,8 @@ impl Fleet {
 
         let mut hosts = Vec::with_capacity(count);
         let mut pending = Vec::with_capacity(count);
-        for i in 1..=count {
+        let ports = distinct_ports(count);
+        for (i, port) in (1..=count).zip(ports) {
             let name = format!("b{i:03}");
             let log_dir = d.join("log").join(&name);
             fs::create_dir_all(&log_dir).unwrap();
@@ -134,7 +146,6 @@ impl Fleet {
                 ),
             )
             .unwrap();
-            let port = crate::support::free_port();
             let config = d.join(format!("sshd-{name}.conf"));
             fs::write(
                 &config,
@@ -168,12 +179,15 @@ impl Fleet {
             run(Command::new("cp").arg("-a").arg(template).arg(root));
         }
         let deadline = Instant::now() + Duration::from_secs(60);
-        for (name, port, root, log_dir, sshd) in pending {
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        for (name, port, root, log_dir, mut sshd) in pending {
+            // Its own log says so, not a connect: the port might be somebody else's.
+            let log = d.join(format!("sshd-{name}.log"));
+            let listening = format!("Server listening on 127.0.0.1 port {port}.");
+            while !fs::read_to_string(&log).is_ok_and(|l| l.contains(&listening)) {
                 assert!(
-                    Instant::now() < deadline,
-                    "sshd {name} did not listen on {port} (see {}/sshd-{name}.log)",
-                    d.display()
+                    Instant::now() < deadline && matches!(sshd.0.try_wait(), Ok(None)),
+                    "sshd {name} did not listen on {port} (see {})",
+                    log.display()
                 );
                 std::thread::sleep(Duration::from_millis(20));
             }
