@@ -458,9 +458,16 @@ fn killed_at(controller: &Controller, host: &str, plan: &str, gate: &str) -> Str
 fn sigkill_after_transaction(controller: &Controller, host: &str) {
     let before = sh(host, "cat /etc/docker/daemon.json");
     let p = plan("mirror-b", "=24.0.7", "");
-    // The daemon-json step's first write is state.json's pending record (README).
+    // The daemon-json step's first write is state.json's pending record (README): its
+    // temporary file, not the fact script (which reads state.json and, serving, may
+    // make a directory with mktemp).
     let held = timed("SIGKILL after the package transaction", || {
-        killed_at(controller, host, &p, "*state.json*mktemp*")
+        killed_at(
+            controller,
+            host,
+            &p,
+            "*state.json*mktemp*/.rdock-setup.XXXXXX*",
+        )
     });
     assert!(held.contains("state.json"), "{held}");
     // The transaction is done (24.0.7 in), daemon.json as it was.

@@ -171,8 +171,8 @@ pub fn script(root: Option<&Path>, queries: &[Query]) -> io::Result<FactScript> 
     // sizes, then their bytes. A file that changed in between puts the trailer where
     // the sizes do not say, and the answer is refused (see `parse`).
     s.push_str(
-        "echo '@@rdock-files'; if [ $# -gt 0 ]; then stat -L -c %s -- \"$@\"; cat -- \"$@\"; fi; \
-         printf '\\n@@rdock-end %s\\n' \"$N\"\n",
+        "echo '@@rdock-files'; rd_cf=; if [ $# -gt 0 ]; then stat -L -c %s -- \"$@\"; \
+         cat -- \"$@\" || rd_cf=' unreadable'; fi; printf '\\n@@rdock-end %s%s\\n' \"$N\" \"$rd_cf\"\n",
     );
     Ok(FactScript { text: s, end })
 }
@@ -403,6 +403,14 @@ impl<'a> Frames<'a> {
             sizes.push(self.line()?.parse::<usize>().map_err(|_| changed())?);
         }
         let start = self.at;
+        let mut unreadable = self.trailer.clone();
+        unreadable.extend(b" unreadable\n");
+        if self.bytes[start..]
+            .windows(unreadable.len())
+            .any(|w| w == unreadable.as_slice())
+        {
+            return Err(bad("some of the host's files could not be read".into()));
+        }
         let mut read = || -> io::Result<Vec<&'a [u8]>> {
             let contents = sizes
                 .iter()
@@ -588,6 +596,15 @@ mod tests {
                 "{size} {bytes:?}: {err}"
             );
         }
+    }
+
+    /// cat failing on a file (no permission) is said as such, not as a change.
+    #[test]
+    fn an_unreadable_file_is_said() {
+        let queries = vec![Query::Read("/etc/os-release".into())];
+        let out = b"@@rdock 0 file\n@@rdock-files\n3\n\n@@rdock-end e unreadable\n";
+        let err = parse(None, &queries, "e", out).unwrap_err();
+        assert!(err.to_string().contains("could not be read"), "{err}");
     }
 
     /// Found by props::remote_probe: a count off the wire sized an allocation.
