@@ -12,7 +12,10 @@
 //! - an sftp subsystem, which pyinfra and Ansible use to upload files.
 //!
 //! Every command a session runs is logged by a ForceCommand, one file per command, so
-//! SSH commands are counted on the server side for every tool alike.
+//! SSH commands are counted on the server side for every tool alike. The ForceCommand
+//! execs nothing of its own (the time in the file's name is the shell reading
+//! /proc/uptime): a `date` there cost every command about 2 ms of the hosts' CPU, which
+//! weighed on a tool of 8 commands per host 8 times as much as on a tool of 1.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -117,7 +120,8 @@ impl Fleet {
         fs::create_dir_all(d.join("roots")).unwrap();
         fs::create_dir_all("/run/sshd").unwrap();
         let force = format!(
-            "#!/bin/sh\nprintf '%s' \"$SSH_ORIGINAL_COMMAND\" > \"$RDOCK_LOG_DIR/$(date +%s%N)-$$\"\n\
+            "#!/bin/sh\nread -r rd_up rd_idle < /proc/uptime\n\
+             printf '%s' \"$SSH_ORIGINAL_COMMAND\" > \"$RDOCK_LOG_DIR/$rd_up-$$\"\n\
              PATH={}:$PATH; export PATH\nHOME=/root; export HOME\nunset SSH_CLIENT SSH2_CLIENT\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
             shim_dir().display()
         );
@@ -277,7 +281,15 @@ impl Fleet {
         let mut entries: Vec<PathBuf> = fs::read_dir(dir)
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
-        entries.sort();
+        // Named UPTIME-PID (uptime in hundredths of a second): in time order, then pid.
+        let key = |p: &PathBuf| -> (u64, u64) {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            let name = name.unwrap_or_default();
+            let (up, pid) = name.split_once('-').unwrap_or((&name, "0"));
+            let up = up.replace('.', "").parse().unwrap_or(u64::MAX);
+            (up, pid.parse().unwrap_or(0))
+        };
+        entries.sort_by_key(key);
         entries
             .iter()
             .map(|p| fs::read_to_string(p).unwrap_or_default())

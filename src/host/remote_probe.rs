@@ -487,7 +487,7 @@ mod tests {
                 argv: vec![
                     "sh".into(),
                     "-c".into(),
-                    "printf 'out'; printf 'an error\\nxx x\\n\\n' >&2; exit 3".into(),
+                    "printf 'out'; printf 'an error \\303\\251\\nxx x\\n\\n' >&2; exit 3".into(),
                 ],
                 when: When::IfExists(5),
             },
@@ -514,9 +514,11 @@ mod tests {
         let expected = crate::host::Transport::probe(&local, Some(&root), &queries).unwrap();
         // CentOS's sh is bash; Debian's is dash.
         for shell in [&["sh"][..], &["bash", "--posix"]] {
+            // In a UTF-8 locale too: lengths are counted in bytes (the script sets C).
             let out = Command::new(shell[0])
                 .args(&shell[1..])
                 .args(["-c", &fact.text])
+                .env("LC_ALL", "C.UTF-8")
                 .output()
                 .unwrap();
             let answers = parse(Some(&root), &queries, &fact.end, &out.stdout).unwrap();
@@ -528,7 +530,7 @@ mod tests {
             match &answers[6] {
                 Answer::Output(Some(o)) => assert_eq!(
                     (o.status, o.stdout.as_str(), o.stderr.as_str()),
-                    (Some(3), "out", "an error\nxx x\n\n")
+                    (Some(3), "out", "an error é\nxx x\n\n")
                 ),
                 other => panic!("{other:?}"),
             }
