@@ -1,10 +1,11 @@
 //! A batch of fact queries as ONE shell script for a remote host, and the parser of its
 //! framed answer: `@@rdock INDEX KIND …` header lines, each followed by its bytes. A
 //! converged host costs this one command, so the script spends as few processes as it
-//! can (each is a fork and an exec on every host of a fleet, every run): file contents
-//! and command output go out as they come, ended by a trailer line holding a word drawn
-//! at random for this script (`@@rdock-end WORD`), instead of being counted by `wc`
-//! first; paths resolve and lengths count in the shell itself.
+//! can (each is a fork and an exec on every host of a fleet, every run): a command's
+//! output goes out as it comes, ended by a trailer line holding a word drawn at random
+//! for this script (`@@rdock-end WORD`), instead of being counted by `wc` first; the
+//! files it reads come in one block at its end (one `stat` for their sizes, one `cat`
+//! for their bytes, a trailer); paths resolve and lengths count in the shell itself.
 
 use std::io;
 use std::path::Path;
@@ -53,9 +54,9 @@ rd_mkdirs() {
 /// The fact script for some queries, and the word its trailers carry.
 pub struct FactScript {
     pub text: String,
-    /// Drawn at random for this script: a payload (a file, a command's output) ends at
-    /// the first `\n@@rdock-end END` after it, so no content can end it early unless
-    /// it holds this run's word.
+    /// Drawn at random for this script: a payload (a command's output, the files
+    /// block) ends at the first `\n@@rdock-end END` after it, so no content can end it
+    /// early unless it holds this script's word.
     pub end: String,
 }
 
