@@ -135,7 +135,7 @@ impl SshLab {
     /// program first, for a host whose commands never return).
     pub fn add_with_env(&mut self, name: &str, trusted: bool, env: &[(&str, &str)]) -> &Sshd {
         let d = self.dir.path().to_path_buf();
-        let port = free_port();
+        let mut attempt = 0;
         let log_dir = d.join(format!("log-{name}"));
         fs::create_dir_all(&log_dir).unwrap();
         // The environment sshd passes on: where to log, via the user's key options.
@@ -153,37 +153,57 @@ impl SshLab {
             ),
         )
         .unwrap();
-        let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd-{name}.pid\n\
-             AuthorizedKeysFile {keys}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
-             UsePAM no\nStrictModes no\nPermitUserEnvironment yes\nMaxStartups 100:30:200\nMaxSessions 50\n\
-             PrintMotd no\nPrintLastLog no\nForceCommand {d}/force.sh\n{kex}",
-            d = d.display(),
-            keys = keys_file.display(),
-            kex = self.kex.config_line(),
-        );
-        let config_path = d.join(format!("sshd-{name}.conf"));
-        fs::write(&config_path, config).unwrap();
-        // Sessions run where no name resolves, like the tool itself in tests: the
-        // mirror probe's curl runs there.
-        let mut sshd = Command::new("/usr/sbin/sshd");
-        sshd.arg("-D")
-            .arg("-f")
-            .arg(&config_path)
-            .arg("-E")
-            .arg(d.join(format!("sshd-{name}.log")));
-        let child = super::without_dns(sshd)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("sshd (scripts/deps installs openssh-server)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "sshd {name} did not listen on {port}"
+        let (port, child) = 'port: loop {
+            attempt += 1;
+            let port = free_port();
+            let config = format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd-{name}.pid\n\
+                     AuthorizedKeysFile {keys}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+                     UsePAM no\nStrictModes no\nPermitUserEnvironment yes\nMaxStartups 100:30:200\nMaxSessions 50\n\
+                     PrintMotd no\nPrintLastLog no\nForceCommand {d}/force.sh\n{kex}",
+                d = d.display(),
+                keys = keys_file.display(),
+                kex = self.kex.config_line(),
             );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            let config_path = d.join(format!("sshd-{name}.conf"));
+            fs::write(&config_path, config).unwrap();
+            // Sessions run where no name resolves, like the tool itself in tests: the
+            // mirror probe's curl runs there.
+            let mut sshd = Command::new("/usr/sbin/sshd");
+            sshd.arg("-D")
+                .arg("-f")
+                .arg(&config_path)
+                .arg("-E")
+                .arg(d.join(format!("sshd-{name}.log")));
+            let mut child = super::without_dns(sshd)
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("sshd (scripts/deps installs openssh-server)");
+            // Ready when its own log says it listens on its port (a connect could reach
+            // whoever took the port first); a port taken between free_port and sshd's bind
+            // (a test running beside) ends that sshd: another port, then.
+            let log = d.join(format!("sshd-{name}.log"));
+            let listening = format!("Server listening on 127.0.0.1 port {port}.");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if fs::read_to_string(&log).is_ok_and(|l| l.contains(&listening)) {
+                    break 'port (port, child);
+                }
+                if !matches!(child.try_wait(), Ok(None)) {
+                    assert!(
+                        attempt < 5,
+                        "sshd {name} could not listen: see {}",
+                        log.display()
+                    );
+                    continue 'port;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "sshd {name} did not listen on {port}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
         if trusted {
             let host_key = fs::read_to_string(d.join("host_key.pub")).unwrap();
             let mut fields = host_key.split_whitespace();
