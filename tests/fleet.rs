@@ -433,8 +433,11 @@ fn a_wedged_host_and_a_silent_port_end_within_bounds_while_the_rest_converge() {
         "faults: wedged and silent hosts ended after {:.1}s",
         took.as_secs_f64()
     );
+    // Only a run that never ends is caught here: the bound is wide, since ok01's dnf
+    // work shares the machine with the other tests (a tool that waited for the wedged
+    // rpm instead of its command timeout fails the status and error checks below).
     assert!(
-        took < std::time::Duration::from_secs(90),
+        took < std::time::Duration::from_secs(240),
         "took {took:?}:\n{}",
         run.text
     );
