@@ -186,8 +186,7 @@ impl Fleet {
         for (name, port, root, log_dir, mut sshd) in pending {
             // Its own log says so, not a connect: the port might be somebody else's.
             let log = d.join(format!("sshd-{name}.log"));
-            let listening = format!("Server listening on 127.0.0.1 port {port}.");
-            while !fs::read_to_string(&log).is_ok_and(|l| l.contains(&listening)) {
+            while !crate::support::sshd::listening(&log, port) {
                 assert!(
                     Instant::now() < deadline && matches!(sshd.0.try_wait(), Ok(None)),
                     "sshd {name} did not listen on {port} (see {})",
@@ -230,14 +229,7 @@ impl Fleet {
             .map(|port| format!("[127.0.0.1]:{port} {kind} {key}\n"))
             .collect();
         fs::write(d.join("known_hosts"), known).unwrap();
-        fs::write(
-            d.join("ssh_config"),
-            format!(
-                "Host *\n  IdentityFile {d}/client_key\n  IdentitiesOnly yes\n  UserKnownHostsFile {d}/known_hosts\n  LogLevel ERROR\n",
-                d = d.display()
-            ),
-        )
-        .unwrap();
+        crate::support::sshd::write_client_config(d);
     }
 
     pub fn ssh_config(&self) -> PathBuf {

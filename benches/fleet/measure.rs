@@ -40,15 +40,7 @@ pub fn measure(cmd: &Command, stdout_file: &std::path::Path) -> Cost {
         .arg("%U %S %M")
         .arg(cmd.get_program())
         .args(cmd.get_args());
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => timed.env(k, v),
-            None => timed.env_remove(k),
-        };
-    }
-    if let Some(dir) = cmd.get_current_dir() {
-        timed.current_dir(dir);
-    }
+    crate::support::carry_env_and_dir(cmd, &mut timed);
     let start = Instant::now();
     let mut child = timed
         .stdin(Stdio::null())

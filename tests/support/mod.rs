@@ -992,15 +992,7 @@ pub fn without_dns(cmd: Command) -> Command {
         .arg(resolv)
         .arg(cmd.get_program());
     wrapped.args(cmd.get_args());
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(value) => wrapped.env(key, value),
-            None => wrapped.env_remove(key),
-        };
-    }
-    if let Some(dir) = cmd.get_current_dir() {
-        wrapped.current_dir(dir);
-    }
+    carry_env_and_dir(&cmd, &mut wrapped);
     wrapped
 }
 
@@ -1061,4 +1053,18 @@ pub fn strip_ansi(line: &str) -> String {
         }
     }
     out
+}
+
+/// `wrapper` (a command that runs `cmd`'s program) gets `cmd`'s environment changes and
+/// working directory.
+pub fn carry_env_and_dir(cmd: &Command, wrapper: &mut Command) {
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => wrapper.env(key, value),
+            None => wrapper.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapper.current_dir(dir);
+    }
 }

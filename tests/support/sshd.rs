@@ -45,6 +45,26 @@ impl KexOffer {
     }
 }
 
+/// The ssh_config of a lab's controller in `dir`: its key (`client_key`) only, its
+/// `known_hosts`, quiet.
+pub fn write_client_config(dir: &Path) {
+    fs::write(
+        dir.join("ssh_config"),
+        format!(
+            "Host *\n  IdentityFile {d}/client_key\n  IdentitiesOnly yes\n  UserKnownHostsFile {d}/known_hosts\n  LogLevel ERROR\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+}
+
+/// Whether the sshd logging to `log` says it listens on `port` (its own word: a connect
+/// could reach whoever took the port first).
+pub fn listening(log: &Path, port: u16) -> bool {
+    let line = format!("Server listening on 127.0.0.1 port {port}.");
+    fs::read_to_string(log).is_ok_and(|l| l.contains(&line))
+}
+
 pub struct Sshd {
     pub name: String,
     pub port: u16,
@@ -122,7 +142,7 @@ impl SshLab {
         for i in 1..=count {
             lab.add(&format!("{prefix}{i:02}"), true);
         }
-        lab.write_client_config();
+        write_client_config(lab.dir.path());
         lab
     }
 
@@ -183,10 +203,9 @@ impl SshLab {
             // whoever took the port first); a port taken between free_port and sshd's bind
             // (a test running beside) ends that sshd: another port, then.
             let log = d.join(format!("sshd-{name}.log"));
-            let listening = format!("Server listening on 127.0.0.1 port {port}.");
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
-                if fs::read_to_string(&log).is_ok_and(|l| l.contains(&listening)) {
+                if listening(&log, port) {
                     break 'port (port, child);
                 }
                 if !matches!(child.try_wait(), Ok(None)) {
@@ -235,18 +254,6 @@ impl SshLab {
             format!(
                 "environment=\"RDOCK_LOG_DIR={}\",environment=\"RDOCK_UMASK={umask}\" {key}",
                 server.log_dir.display()
-            ),
-        )
-        .unwrap();
-    }
-
-    fn write_client_config(&self) {
-        let d = self.dir.path();
-        fs::write(
-            d.join("ssh_config"),
-            format!(
-                "Host *\n  IdentityFile {d}/client_key\n  IdentitiesOnly yes\n  UserKnownHostsFile {d}/known_hosts\n  LogLevel ERROR\n",
-                d = d.display()
             ),
         )
         .unwrap();
