@@ -73,6 +73,17 @@ pub struct TargetArgs {
     /// Use this ssh_config instead of ~/.ssh/config (ssh -F).
     #[arg(long, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
+    /// Who makes each host's SSH connection: `auto` uses the built-in client where it does
+    /// exactly what `ssh` would (same config, keys, agent, known_hosts and algorithms) and
+    /// the system's `ssh` everywhere else; `openssh` always uses `ssh`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "CLIENT",
+        default_value = "auto",
+        env = "RDOCK_SSH_CLIENT"
+    )]
+    pub ssh_client: crate::host::ssh::SshClient,
 }
 
 impl TargetArgs {
@@ -261,6 +272,7 @@ fn run_fleet(
         config: targets.ssh_config.clone(),
         accept_new_host_keys: targets.accept_new_host_keys,
         connect_timeout_secs: crate::host::bounded::get().connect.as_secs() as u32,
+        client: targets.ssh_client,
     });
     let run = fleet::Fleet {
         plan,

@@ -102,6 +102,21 @@ fn a_fresh_host_costs_at_most_three_ssh_commands_and_a_converged_one_one() {
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(json["hosts"][0]["status"], "ok", "{text}");
     assert_eq!(lab.servers[0].commands().len(), 1, "a converged host");
+    // The lab is what the built-in client serves (an EL7 sshd whose key known_hosts
+    // holds, an unencrypted key): it made that one command.
+    assert!(text.contains("ssh: built-in client"), "{text}");
+
+    // The system's ssh, when asked for: one command as well.
+    lab.servers[0].clear_log();
+    let (code, json, text) = apply_with(&lab, &sandbox, &plan, &["--ssh-client", "openssh"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(json["hosts"][0]["status"], "ok", "{text}");
+    assert_eq!(
+        lab.servers[0].commands().len(),
+        1,
+        "a converged host over ssh"
+    );
+    assert!(!text.contains("ssh: built-in client"), "{text}");
 }
 
 #[test]

@@ -54,9 +54,30 @@ pub struct Opened {
     pub status: Option<i32>,
 }
 
+/// The remote command's other end, whoever carries it: an `ssh` child process or the
+/// built-in client (native_ssh.rs).
+pub trait Link: Send {
+    /// Send bytes to the command's stdin.
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Close the command's stdin.
+    fn close_input(&mut self);
+    /// The command's exit once it ended within `wait`: `Some(code)`, `Some(None)` for
+    /// an end without a code (a signal, a cut link); `None` while it still runs.
+    fn ended(&mut self, wait: Duration) -> Option<Option<i32>>;
+    /// Cut the connection now.
+    fn cut(&mut self);
+}
+
+/// A started remote command: its stdout as it arrives (the sender is dropped at its
+/// end), everything it said on stderr so far, and its stdin and end.
+pub struct Streams {
+    pub stdout: mpsc::Receiver<Vec<u8>>,
+    pub stderr: Arc<Mutex<Vec<u8>>>,
+    pub link: Box<dyn Link>,
+}
+
 pub struct HeldSession {
-    child: Child,
-    stdin: Option<ChildStdin>,
+    link: Box<dyn Link>,
     /// The session's stdout after the marker, as it arrives.
     chunks: mpsc::Receiver<Vec<u8>>,
     pending: Vec<u8>,
@@ -70,10 +91,46 @@ pub struct Reply {
     pub stderr: Vec<u8>,
 }
 
-/// Start `argv` (an ssh command line whose remote script prints `marker` on a line of
-/// its own once it has answered, then serves requests, `SERVE`), and read its output
-/// up to that line, for at most `limit`.
-pub fn open(argv: &[String], marker: &str, limit: Duration) -> io::Result<Opened> {
+/// An `ssh` child process (its own process group, so a terminal's Ctrl-C reaches only us).
+struct ChildLink {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Link for ChildLink {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the session is closed"))?;
+        stdin.write_all(bytes).and_then(|()| stdin.flush())
+    }
+
+    fn close_input(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    fn ended(&mut self, wait: Duration) -> Option<Option<i32>> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.code());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn cut(&mut self) {
+        let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `argv` (an ssh command line) as a child process.
+pub fn spawn(argv: &[String]) -> io::Result<Streams> {
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .process_group(0)
@@ -81,100 +138,106 @@ pub fn open(argv: &[String], marker: &str, limit: Duration) -> io::Result<Opened
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let pid = Pid::from_raw(child.id() as i32);
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let stderr_bytes = Arc::new(Mutex::new(Vec::new()));
-    if let Some(mut stderr) = child.stderr.take() {
-        let sink = Arc::clone(&stderr_bytes);
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    if let Some(source) = child.stderr.take() {
+        let sink = Arc::clone(&stderr);
         std::thread::spawn(move || {
-            let mut buffer = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .map(|mut s| s.extend_from_slice(&buffer[..n]))
-                    .ok();
-            }
+            pump(source, |bytes| {
+                sink.lock().map(|mut s| s.extend_from_slice(bytes)).is_ok()
+            })
         });
     }
-    let line = format!("\n{marker}\n").into_bytes();
-    let (sender, answered) = mpsc::channel();
-    let (chunk_sender, chunks) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let mut buffer = [0u8; 65536];
-        loop {
-            match stdout.read(&mut buffer) {
-                Ok(0) | Err(_) => {
-                    let _ = sender.send((bytes, false));
+    let (sender, chunks) = mpsc::channel();
+    std::thread::spawn(move || pump(stdout, |bytes| sender.send(bytes.to_vec()).is_ok()));
+    Ok(Streams {
+        stdout: chunks,
+        stderr,
+        link: Box::new(ChildLink {
+            stdin: child.stdin.take(),
+            child,
+        }),
+    })
+}
+
+/// Read `source` to its end, handing each chunk to `sink` until it says stop.
+fn pump(mut source: impl Read, mut sink: impl FnMut(&[u8]) -> bool) {
+    let mut buffer = [0u8; 65536];
+    loop {
+        match source.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if !sink(&buffer[..n]) {
                     return;
-                }
-                Ok(n) => {
-                    bytes.extend_from_slice(&buffer[..n]);
-                    if bytes.ends_with(&line) {
-                        bytes.truncate(bytes.len() - line.len());
-                        let _ = sender.send((bytes, true));
-                        // From here on, the replies to requests; the end of the stream
-                        // drops the sender, which tells a waiting request.
-                        loop {
-                            match stdout.read(&mut buffer) {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => {
-                                    if chunk_sender.send(buffer[..n].to_vec()).is_err() {
-                                        return;
-                                    }
-                                }
-                            }
-                        }
-                    }
                 }
             }
         }
-    });
+    }
+}
+
+/// Read a started command's stdout up to `marker` on a line of its own (its remote
+/// script prints it once it has answered, then serves requests, `SERVE`), for at most
+/// `limit`.
+pub fn open(streams: Streams, marker: &str, limit: Duration) -> io::Result<Opened> {
+    let Streams {
+        stdout: chunks,
+        stderr: stderr_bytes,
+        mut link,
+    } = streams;
+    let line = format!("\n{marker}\n").into_bytes();
     let stderr = |bytes: &Arc<Mutex<Vec<u8>>>| {
         String::from_utf8_lossy(&bytes.lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
     };
-    match answered.recv_timeout(limit) {
-        Ok((stdout, true)) => Ok(Opened {
-            stdout,
-            stderr: stderr(&stderr_bytes),
-            held: Some(HeldSession {
-                stdin: child.stdin.take(),
-                child,
-                chunks,
-                pending: Vec::new(),
-                stderr: stderr_bytes,
-            }),
-            status: None,
-        }),
-        Ok((stdout, false)) => {
-            let status = child.wait().ok().and_then(|s| s.code());
-            Ok(Opened {
-                stdout,
-                stderr: stderr(&stderr_bytes),
-                held: None,
-                status,
-            })
-        }
-        Err(_) => {
-            let _ = killpg(pid, Signal::SIGKILL);
-            let _ = child.wait();
-            Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "the fact script did not answer within {}s{}",
-                    limit.as_secs(),
-                    match stderr(&stderr_bytes)
-                        .lines()
-                        .rev()
-                        .find(|l| !l.trim().is_empty())
-                    {
-                        Some(last) => format!(" (it last said: {})", last.trim()),
-                        None => String::new(),
-                    }
-                ),
-            ))
+    let deadline = Instant::now() + limit;
+    let mut bytes = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match chunks.recv_timeout(left) {
+            Ok(chunk) => {
+                bytes.extend_from_slice(&chunk);
+                // The script waits for a request after its marker: the marker ends a read.
+                if bytes.ends_with(&line) {
+                    bytes.truncate(bytes.len() - line.len());
+                    return Ok(Opened {
+                        stdout: bytes,
+                        stderr: stderr(&stderr_bytes),
+                        held: Some(HeldSession {
+                            link,
+                            chunks,
+                            pending: Vec::new(),
+                            stderr: stderr_bytes,
+                        }),
+                        status: None,
+                    });
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = link.ended(Duration::from_secs(30)).flatten();
+                return Ok(Opened {
+                    stdout: bytes,
+                    stderr: stderr(&stderr_bytes),
+                    held: None,
+                    status,
+                });
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                link.cut();
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "the fact script did not answer within {}s{}",
+                        limit.as_secs(),
+                        match stderr(&stderr_bytes)
+                            .lines()
+                            .rev()
+                            .find(|l| !l.trim().is_empty())
+                        {
+                            Some(last) => format!(" (it last said: {})", last.trim()),
+                            None => String::new(),
+                        }
+                    ),
+                ));
+            }
         }
     }
 }
@@ -197,14 +260,10 @@ impl HeldSession {
     ) -> io::Result<Reply> {
         let mut asked_to_stop = false;
         let deadline = Instant::now() + limit;
-        let stdin = self
-            .stdin
-            .as_mut()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the session is closed"))?;
         let mut message = format!("run {} {}\n", script.len(), input.len()).into_bytes();
         message.extend_from_slice(script);
         message.extend_from_slice(input);
-        if let Err(err) = stdin.write_all(&message).and_then(|()| stdin.flush()) {
+        if let Err(err) = self.link.send(&message) {
             return Err(self.ended(&format!("the session took no request ({err})")));
         }
         loop {
@@ -213,9 +272,7 @@ impl HeldSession {
             }
             if !asked_to_stop && stop() {
                 asked_to_stop = true;
-                if let Some(stdin) = self.stdin.as_mut() {
-                    let _ = stdin.write_all(b"stop\n").and_then(|()| stdin.flush());
-                }
+                let _ = self.link.send(b"stop\n");
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -292,24 +349,16 @@ impl HeldSession {
 
     /// Cut the session now (a request past its bound, a session out of frame).
     pub fn kill(mut self) {
-        let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
-        let _ = self.child.wait();
+        self.link.cut();
     }
 
     /// Let the remote command end (its stdin closes), which releases the lock; a
     /// session that does not end within `limit` is cut.
     pub fn close(mut self, limit: Duration) {
-        drop(self.stdin.take());
-        let pid = Pid::from_raw(self.child.id() as i32);
-        let deadline = std::time::Instant::now() + limit;
-        while std::time::Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        self.link.close_input();
+        if self.link.ended(limit).is_none() {
+            self.link.cut();
         }
-        let _ = killpg(pid, Signal::SIGKILL);
-        let _ = self.child.wait();
     }
 }
 
@@ -326,7 +375,7 @@ mod tests {
             tmp.path().display()
         );
         let argv: Vec<String> = vec!["sh".into(), "-c".into(), script];
-        let opened = open(&argv, "MARK", Duration::from_secs(10)).unwrap();
+        let opened = open(spawn(&argv).unwrap(), "MARK", Duration::from_secs(10)).unwrap();
         assert_eq!(opened.stdout, b"facts\n");
         (tmp, opened.held.expect("the session stays"))
     }
@@ -424,10 +473,9 @@ mod tests {
             format!("run {} {}\n", rendered.driver.len(), rendered.input.len()).into_bytes();
         message.extend_from_slice(rendered.driver.as_bytes());
         message.extend_from_slice(&rendered.input);
-        let mut stdin = session.stdin.take().unwrap();
-        stdin.write_all(&message).unwrap();
-        drop(stdin);
-        let _ = session.child.wait();
+        session.link.send(&message).unwrap();
+        session.link.close_input();
+        assert!(session.link.ended(Duration::from_secs(20)).is_some());
         assert!(!later.exists(), "a step ran after the controller went away");
     }
 }

@@ -7,11 +7,15 @@ pub mod bounded;
 pub mod change_script;
 mod held_session;
 mod inroot;
+mod known_hosts;
 mod local;
+mod native_ssh;
 pub mod probe;
 pub(crate) mod remote_probe;
+mod server_offer;
 pub mod shell;
 pub mod ssh;
+mod ssh_resolved;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

@@ -9,14 +9,16 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::change_script::{self, OpScripts, RawOutcome, ScriptOp};
-use super::held_session::{self, HeldSession};
+use super::held_session::{self, HeldSession, Streams};
+use super::native_ssh::{self, Declined};
 use super::probe::{Answer, FileMatch, Query};
 use super::remote_probe::{self, PRELUDE};
 use super::shell::{command_line, quote};
+use super::ssh_resolved::{self, Resolved};
 use super::{CmdOutput, Stage, Transport, Uname, bounded};
 
 /// `[user@]host[:port]`, as given on the command line or in an inventory.
@@ -83,6 +85,16 @@ pub struct SshSettings {
     /// StrictHostKeyChecking=accept-new instead of yes.
     pub accept_new_host_keys: bool,
     pub connect_timeout_secs: u32,
+    pub client: SshClient,
+}
+
+/// Which client makes a run's held session (the one command of a converged host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SshClient {
+    /// The built-in client where it does exactly what `ssh` would (native_ssh.rs), else `ssh`.
+    Auto,
+    /// Always the system's `ssh`.
+    Openssh,
 }
 
 struct Inner {
@@ -99,6 +111,9 @@ struct Inner {
     session_lost: AtomicBool,
     /// A ControlMaster may have been started for this transport (`close` ends it).
     master_started: AtomicBool,
+    /// What `ssh -G` says ssh would do for this host, once asked (`None`: it failed,
+    /// and `ssh` itself will say why when it runs).
+    resolved: OnceLock<Option<Resolved>>,
 }
 
 static NEXT_CONTROL: AtomicUsize = AtomicUsize::new(0);
@@ -116,24 +131,26 @@ const LINK_GRACE: Duration = Duration::from_secs(30);
 
 impl SshTransport {
     pub fn new(target: SshTarget, settings: Arc<SshSettings>) -> SshTransport {
+        let mut inner = Inner {
+            target,
+            settings,
+            sudo: false,
+            // Each transport its own master connection: two runs on one host never
+            // share (nor close) each other's.
+            control_name: format!("{}", NEXT_CONTROL.fetch_add(1, Ordering::SeqCst)),
+            held: Mutex::new(None),
+            session_lost: AtomicBool::new(false),
+            master_started: AtomicBool::new(false),
+            resolved: OnceLock::new(),
+        };
         // The login user may come from ssh_config (`User admin`): ask ssh which it is.
-        let user = target
-            .user
-            .clone()
-            .or_else(|| configured_user(&target, &settings));
-        let sudo = user.as_deref().is_some_and(|u| u != "root");
+        let user = match &inner.target.user {
+            Some(user) => Some(user.clone()),
+            None => inner.resolved().map(|r| r.user.clone()),
+        };
+        inner.sudo = user.as_deref().is_some_and(|u| u != "root");
         SshTransport {
-            inner: Arc::new(Inner {
-                target,
-                settings,
-                sudo,
-                // Each transport its own master connection: two runs on one host never
-                // share (nor close) each other's.
-                control_name: format!("{}", NEXT_CONTROL.fetch_add(1, Ordering::SeqCst)),
-                held: Mutex::new(None),
-                session_lost: AtomicBool::new(false),
-                master_started: AtomicBool::new(false),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -156,6 +173,49 @@ impl SshTransport {
 }
 
 impl Inner {
+    /// What ssh would do for this host (`ssh -G`, asked once).
+    fn resolved(&self) -> Option<&Resolved> {
+        self.resolved
+            .get_or_init(|| {
+                let mut argv = self.ssh_argv(false);
+                argv.pop(); // the `--` separator
+                ssh_resolved::resolve(&argv)
+                    .inspect_err(|err| tracing::debug!(host = %self.target.display(), "{err}"))
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// The held session's command started by the built-in client, when it may make it
+    /// (`None`: `ssh` makes it). A host it cannot reach at all is an error here: `ssh`
+    /// would only fail the same way once more.
+    fn native_session(&self, remote: &str) -> io::Result<Result<Streams, String>> {
+        if self.settings.client == SshClient::Openssh {
+            return Ok(Err("--ssh-client openssh".into()));
+        }
+        let Some(resolved) = self.resolved() else {
+            return Ok(Err("ssh -G did not answer".into()));
+        };
+        let connect = Duration::from_secs(
+            resolved
+                .connect_timeout_secs
+                .unwrap_or(self.settings.connect_timeout_secs.into()),
+        );
+        match native_ssh::open(resolved, remote.to_string(), connect) {
+            Ok(streams) => {
+                tracing::debug!(host = %self.target.display(), "ssh: built-in client");
+                Ok(Ok(streams))
+            }
+            Err(Declined::ToOpenSsh(why)) => {
+                tracing::debug!(host = %self.target.display(), "ssh: the system's ssh, since {why}");
+                Ok(Err(why))
+            }
+            Err(Declined::Unreachable(err)) => {
+                Err(unreachable_error(&self.target, &err.to_string()))
+            }
+        }
+    }
+
     /// The ssh command line up to `--`; `multiplexed`: through (or as) the transport's
     /// ControlMaster, else one connection of its own (the held session: one process).
     fn ssh_argv(&self, multiplexed: bool) -> Vec<String> {
@@ -388,11 +448,18 @@ impl SshTransport {
             words.extend(["sudo", "-n", "--"]);
         }
         words.extend(["sh", "-c", &script]);
-        let mut argv = self.inner.ssh_argv(false);
-        argv.push(command_line(&words)?);
+        let remote = command_line(&words)?;
         tracing::debug!(host = %self.inner.target.display(), "ssh: fact session holding the lock");
+        let (streams, declined) = match self.inner.native_session(&remote)? {
+            Ok(streams) => (streams, None),
+            Err(why) => {
+                let mut argv = self.inner.ssh_argv(false);
+                argv.push(remote);
+                (held_session::spawn(&argv)?, Some(why))
+            }
+        };
         let opened =
-            held_session::open(&argv, &marker, bounded::get().command + wait).map_err(|err| {
+            held_session::open(streams, &marker, bounded::get().command + wait).map_err(|err| {
                 io::Error::new(
                     io::ErrorKind::NotConnected,
                     format!("{} did not answer: {err}", self.inner.target.display()),
@@ -400,7 +467,13 @@ impl SshTransport {
             })?;
         if opened.status == Some(SSH_FAILED) {
             // It ended before its marker because ssh could not connect or log in.
-            return Err(unreachable_error(&self.inner.target, &opened.stderr));
+            // ssh's quiet "Host key verification failed" (LogLevel ERROR hides its banner)
+            // says more with what the built-in client saw.
+            let said = match declined.as_deref() {
+                Some(native_ssh::KEY_CHANGED) => format!("{}\n{CHANGED}", opened.stderr),
+                _ => opened.stderr,
+            };
+            return Err(unreachable_error(&self.inner.target, &said));
         }
         if let Some(session) = opened.held
             && let Ok(mut held) = self.inner.held.lock()
@@ -419,11 +492,19 @@ impl SshTransport {
     }
 }
 
+/// What ssh says when a host's key is not the one known_hosts holds.
+const CHANGED: &str = "REMOTE HOST IDENTIFICATION HAS CHANGED";
+
 /// The error for a host that cannot be reached or refuses us; `kind` NotConnected so
 /// that the report can call the host unreachable.
 fn unreachable_error(target: &SshTarget, stderr: &str) -> io::Error {
     let stderr = stderr.trim();
-    let advice = if stderr.contains("Host key verification failed")
+    let advice = if stderr.contains(CHANGED) {
+        format!(
+            "the host key of {} CHANGED: do not proceed before you know why",
+            target.host
+        )
+    } else if stderr.contains("Host key verification failed")
         || stderr.contains("No ED25519 host key is known")
         || stderr.contains("host key for") && stderr.contains("is not known")
     {
@@ -432,11 +513,6 @@ fn unreachable_error(target: &SshTarget, stderr: &str) -> io::Error {
              (ssh-keyscan{} {} >> ~/.ssh/known_hosts), or rerun with --accept-new-host-keys",
             target.host,
             target.port.map(|p| format!(" -p {p}")).unwrap_or_default(),
-            target.host
-        )
-    } else if stderr.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") {
-        format!(
-            "the host key of {} CHANGED: do not proceed before you know why",
             target.host
         )
     } else if stderr.contains("Permission denied") {
@@ -468,27 +544,6 @@ fn last_line(text: &str) -> &str {
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("no answer")
-}
-
-/// The user ssh will log in as for `target`, from `ssh -G` (no connection is made).
-fn configured_user(target: &SshTarget, settings: &SshSettings) -> Option<String> {
-    let mut cmd = Command::new("ssh");
-    cmd.arg("-G");
-    if let Some(config) = &settings.config {
-        cmd.arg("-F").arg(config);
-    }
-    if let Some(port) = target.port {
-        cmd.arg("-p").arg(port.to_string());
-    }
-    let output = cmd
-        .arg("--")
-        .arg(&target.host)
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find_map(|line| line.strip_prefix("user ").map(|u| u.trim().to_string()))
 }
 
 /// `R=…` plus the path helpers, for single file operations.

@@ -259,6 +259,11 @@ impl SshLab {
         .unwrap();
     }
 
+    /// The lab's directory: its keys, known_hosts and ssh_config.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub fn ssh_config(&self) -> PathBuf {
         self.dir.path().join("ssh_config")
     }

@@ -1,0 +1,587 @@
+//! The built-in SSH client: the held session's one command (held_session.rs) made from
+//! this process instead of an `ssh` child, which costs a converged host about a tenth
+//! of the CPU (no process to start, no OpenSSH start-up). It goes only where it does
+//! exactly what `ssh` would: the destination, user, keys, agent, known_hosts files and
+//! algorithm lists come from `ssh -G` (ssh_resolved.rs); it accepts a host key only when
+//! known_hosts vouches for it (known_hosts.rs); it stops before the key exchange when ssh
+//! would choose an algorithm it lacks (server_offer.rs). Anything else (an unknown or
+//! changed host key, no key accepted, a ProxyJump) is handed to `ssh`, which decides and
+//! says why in its own words. A host that cannot be reached at all is not tried twice.
+
+use std::io;
+use std::net::ToSocketAddrs;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use russh::keys::agent::client::AgentClient;
+use russh::keys::ssh_key::{Algorithm, HashAlg, PublicKey};
+use russh::keys::{PrivateKeyWithHashAlg, load_public_key, load_secret_key};
+use russh::{ChannelMsg, client};
+use tokio::sync::{mpsc as async_mpsc, oneshot};
+
+use super::held_session::{Link, Streams};
+use super::known_hosts::{KnownHosts, Verdict};
+use super::server_offer::{Wanted, Watched};
+use super::ssh_resolved::Resolved;
+
+/// The reason given when known_hosts holds another key for the host.
+pub const KEY_CHANGED: &str = "its host key differs from the one in known_hosts";
+
+/// Why the built-in client did not open the session.
+pub enum Declined {
+    /// `ssh` must try: it may do what this client cannot, or refuse in its own words.
+    ToOpenSsh(String),
+    /// The host cannot be reached at all; `ssh` would only fail the same way again.
+    Unreachable(io::Error),
+}
+
+/// Open `command` on the host `resolved` describes, within `connect_timeout` for the
+/// TCP connection and again for the SSH handshake and login.
+pub fn open(
+    resolved: &Resolved,
+    command: String,
+    connect_timeout: Duration,
+) -> Result<Streams, Declined> {
+    if let Some(why) = &resolved.needs_openssh {
+        return Err(Declined::ToOpenSsh(why.clone()));
+    }
+    let resolved = resolved.clone();
+    let (ready_sender, ready) = mpsc::sync_channel(1);
+    let (stdout_sender, stdout) = mpsc::channel();
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    let end = Arc::new(End::default());
+    let (input, input_receiver) = async_mpsc::unbounded_channel();
+    let (cut, cut_receiver) = oneshot::channel();
+    let session = Session {
+        stdout: stdout_sender,
+        stderr: Arc::clone(&stderr),
+        end: Arc::clone(&end),
+        input: input_receiver,
+        cut: cut_receiver,
+    };
+    let thread = std::thread::Builder::new()
+        .name("ssh".into())
+        .stack_size(512 * 1024)
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    let _ = ready_sender.send(Err(Declined::ToOpenSsh(format!(
+                        "no runtime for the built-in client: {err}"
+                    ))));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match connect(&resolved, &command, connect_timeout).await {
+                    Ok((handle, channel)) => {
+                        if ready_sender.send(Ok(())).is_ok() {
+                            session.run(channel).await;
+                        }
+                        let _ = handle
+                            .disconnect(russh::Disconnect::ByApplication, "", "")
+                            .await;
+                    }
+                    Err(declined) => {
+                        let _ = ready_sender.send(Err(declined));
+                    }
+                }
+            });
+        });
+    if let Err(err) = thread {
+        return Err(Declined::ToOpenSsh(format!(
+            "no thread for the built-in client: {err}"
+        )));
+    }
+    match ready.recv() {
+        Ok(Ok(())) => Ok(Streams {
+            stdout,
+            stderr,
+            link: Box::new(NativeLink {
+                input: Some(input),
+                cut: Some(cut),
+                end,
+            }),
+        }),
+        Ok(Err(declined)) => Err(declined),
+        Err(_) => Err(Declined::ToOpenSsh("the built-in client stopped".into())),
+    }
+}
+
+/// What the controller sends the remote command.
+enum Input {
+    Bytes(Vec<u8>),
+    End,
+}
+
+/// The command's end, set by the client's thread.
+#[derive(Default)]
+struct End {
+    status: Mutex<Option<Option<i32>>>,
+    changed: std::sync::Condvar,
+}
+
+struct NativeLink {
+    input: Option<async_mpsc::UnboundedSender<Input>>,
+    cut: Option<oneshot::Sender<()>>,
+    end: Arc<End>,
+}
+
+impl Link for NativeLink {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let closed = || io::Error::new(io::ErrorKind::NotConnected, "the session is closed");
+        let input = self.input.as_ref().ok_or_else(closed)?;
+        input
+            .send(Input::Bytes(bytes.to_vec()))
+            .map_err(|_| closed())
+    }
+
+    fn close_input(&mut self) {
+        if let Some(input) = self.input.take() {
+            let _ = input.send(Input::End);
+        }
+    }
+
+    fn ended(&mut self, wait: Duration) -> Option<Option<i32>> {
+        let deadline = Instant::now() + wait;
+        let mut status = self.end.status.lock().ok()?;
+        loop {
+            if let Some(ended) = *status {
+                return Some(ended);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            status = self.end.changed.wait_timeout(status, left).ok()?.0;
+        }
+    }
+
+    fn cut(&mut self) {
+        if let Some(cut) = self.cut.take() {
+            let _ = cut.send(());
+        }
+        self.input = None;
+        self.ended(Duration::from_secs(5));
+    }
+}
+
+/// The client's side of one open session, run on its thread.
+struct Session {
+    stdout: mpsc::Sender<Vec<u8>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    end: Arc<End>,
+    input: async_mpsc::UnboundedReceiver<Input>,
+    cut: oneshot::Receiver<()>,
+}
+
+impl Session {
+    async fn run(self, channel: russh::Channel<client::Msg>) {
+        let Session {
+            stdout,
+            stderr,
+            end,
+            mut input,
+            mut cut,
+        } = self;
+        let (mut reader, writer) = channel.split();
+        // Writes in a task of their own: a request waiting for the window never holds
+        // up the replies.
+        let writing = tokio::spawn(async move {
+            while let Some(message) = input.recv().await {
+                let sent = match message {
+                    Input::Bytes(bytes) => writer.data(&bytes[..]).await,
+                    Input::End => writer.eof().await,
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+            // The controller dropped its end: the command sees the end of its stdin.
+            let _ = writer.eof().await;
+        });
+        let mut status = None;
+        loop {
+            tokio::select! {
+                message = reader.wait() => match message {
+                    Some(ChannelMsg::Data { data }) => {
+                        // The controller stopped listening: nothing more to do here.
+                        if stdout.send(data.to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                    Some(ChannelMsg::ExtendedData { data, .. }) => {
+                        if let Ok(mut said) = stderr.lock() {
+                            said.extend_from_slice(&data);
+                        }
+                    }
+                    Some(ChannelMsg::ExitStatus { exit_status }) => {
+                        status = Some(exit_status as i32);
+                    }
+                    Some(ChannelMsg::Close) | None => break,
+                    Some(_) => {}
+                },
+                _ = &mut cut => break,
+            }
+        }
+        writing.abort();
+        if let Ok(mut ended) = end.status.lock() {
+            *ended = Some(status);
+        }
+        end.changed.notify_all();
+        drop(stdout);
+    }
+}
+
+/// Checks the server's host key against known_hosts, and remembers why it refused one.
+struct HostKeyCheck {
+    known: KnownHosts,
+    /// `[host]:port`, or `host` on port 22.
+    name: String,
+    /// `host` besides, on another port: ssh accepts a key recorded for the bare name
+    /// when the `[host]:port` entry knows nothing of the host.
+    bare: Option<String>,
+    required_rsa_bits: usize,
+    refused: Arc<Mutex<Option<String>>>,
+}
+
+impl client::Handler for HostKeyCheck {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &PublicKey) -> Result<bool, Self::Error> {
+        let verdict = match (self.known.verdict(&self.name, key), &self.bare) {
+            (Verdict::Unknown, Some(bare)) if self.known.verdict(bare, key) == Verdict::Known => {
+                Verdict::Known
+            }
+            (verdict, _) => verdict,
+        };
+        let why = match verdict {
+            Verdict::Known => match key.key_data().rsa() {
+                Some(rsa)
+                    if rsa.n.as_positive_bytes().map_or(0, |n| n.len() * 8)
+                        < self.required_rsa_bits =>
+                {
+                    "its RSA host key is shorter than RequiredRSASize"
+                }
+                _ => return Ok(true),
+            },
+            Verdict::Unknown => "its host key is not in known_hosts",
+            Verdict::Changed => KEY_CHANGED,
+            Verdict::Revoked => "its host key is revoked in known_hosts",
+        };
+        if let Ok(mut refused) = self.refused.lock() {
+            *refused = Some(why.to_string());
+        }
+        Ok(false)
+    }
+}
+
+/// TCP connection, key exchange, host key, login, and the command started.
+async fn connect(
+    resolved: &Resolved,
+    command: &str,
+    connect_timeout: Duration,
+) -> Result<(client::Handle<HostKeyCheck>, russh::Channel<client::Msg>), Declined> {
+    let place = format!("{} port {}", resolved.hostname, resolved.port);
+    let addresses: Vec<_> = (resolved.hostname.as_str(), resolved.port)
+        .to_socket_addrs()
+        .map_err(|err| {
+            unreachable(format!(
+                "ssh: Could not resolve hostname {}: {err}",
+                resolved.hostname
+            ))
+        })?
+        .collect();
+    let mut stream = None;
+    let mut last = None;
+    for address in addresses {
+        match tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(address)).await {
+            Ok(Ok(connected)) => {
+                stream = Some(connected);
+                break;
+            }
+            Ok(Err(err)) => last = Some(err.to_string()),
+            Err(_) => last = Some("Connection timed out".into()),
+        }
+    }
+    let Some(stream) = stream else {
+        return Err(unreachable(format!(
+            "ssh: connect to host {place}: {}",
+            last.unwrap_or_else(|| "no address".into())
+        )));
+    };
+    let _ = stream.set_nodelay(true);
+    let known = KnownHosts::load(&resolved.known_hosts_files)
+        .map_err(|err| Declined::ToOpenSsh(format!("known_hosts: {err}")))?;
+    let name = KnownHosts::lookup_name(&resolved.hostname, resolved.port);
+    let watched = Watched::new(stream, wanted(resolved));
+    let shortfall = Arc::clone(&watched.verdict);
+    let refused = Arc::new(Mutex::new(None));
+    let check = HostKeyCheck {
+        required_rsa_bits: resolved.required_rsa_bits,
+        refused: Arc::clone(&refused),
+        bare: (resolved.port != 22).then(|| KnownHosts::lookup_name(&resolved.hostname, 22)),
+        name,
+        known,
+    };
+    let config = Arc::new(config(resolved, &check));
+    let handshake = async {
+        let mut handle = client::connect_stream(config, watched, check).await?;
+        let logged_in = login(&mut handle, resolved).await?;
+        if !logged_in {
+            return Ok(None);
+        }
+        let channel = handle.channel_open_session().await?;
+        for (name, value) in environment(resolved) {
+            channel.set_env(false, name, value).await?;
+        }
+        channel.exec(true, command.as_bytes()).await?;
+        Ok::<_, russh::Error>(Some((handle, channel)))
+    };
+    let outcome = tokio::time::timeout(connect_timeout, handshake).await;
+    let said = |slot: &Arc<Mutex<Option<String>>>| slot.lock().ok().and_then(|s| s.clone());
+    if let Some(why) = said(&shortfall).or_else(|| said(&refused)) {
+        return Err(Declined::ToOpenSsh(why));
+    }
+    match outcome {
+        Ok(Ok(Some(session))) => Ok(session),
+        Ok(Ok(None)) => Err(Declined::ToOpenSsh("no key of ours was accepted".into())),
+        Ok(Err(err)) => Err(Declined::ToOpenSsh(format!(
+            "the built-in client failed: {err}"
+        ))),
+        Err(_) => Err(unreachable(format!(
+            "ssh: connect to host {place}: the SSH handshake did not finish within {}s",
+            connect_timeout.as_secs()
+        ))),
+    }
+}
+
+fn unreachable(said: String) -> Declined {
+    Declined::Unreachable(io::Error::new(io::ErrorKind::NotConnected, said))
+}
+
+/// The user's lists and what this client implements, for server_offer.rs.
+fn wanted(resolved: &Resolved) -> Wanted {
+    Wanted {
+        kex: resolved.kex.clone(),
+        ciphers: resolved.ciphers.clone(),
+        macs: resolved.macs.clone(),
+        kex_supported: |name| russh::kex::Name::try_from(name).is_ok(),
+        cipher_supported: |name| russh::cipher::Name::try_from(name).is_ok(),
+        mac_supported: |name| russh::mac::Name::try_from(name).is_ok(),
+    }
+}
+
+/// The user's algorithm lists, in the user's order, cut to what this client implements
+/// (never one the user left out); host key algorithms already recorded for the host
+/// first, as `ssh` orders them, so that the server shows the key known_hosts holds.
+fn config(resolved: &Resolved, check: &HostKeyCheck) -> client::Config {
+    use std::borrow::Cow;
+    let kex: Vec<russh::kex::Name> = resolved
+        .kex
+        .iter()
+        .filter_map(|name| russh::kex::Name::try_from(name.as_str()).ok())
+        .chain([
+            russh::kex::EXTENSION_SUPPORT_AS_CLIENT,
+            russh::kex::EXTENSION_OPENSSH_STRICT_KEX_AS_CLIENT,
+        ])
+        .collect();
+    let cipher = resolved
+        .ciphers
+        .iter()
+        .filter_map(|name| russh::cipher::Name::try_from(name.as_str()).ok())
+        .collect::<Vec<_>>();
+    let mac = resolved
+        .macs
+        .iter()
+        .filter_map(|name| russh::mac::Name::try_from(name.as_str()).ok())
+        .collect::<Vec<_>>();
+    let plain_host_key = |name: &str| -> Option<Algorithm> {
+        let algorithm = name.parse::<Algorithm>().ok()?;
+        matches!(
+            algorithm,
+            Algorithm::Ed25519 | Algorithm::Ecdsa { .. } | Algorithm::Rsa { .. }
+        )
+        .then_some(algorithm)
+    };
+    let mut key: Vec<Algorithm> = resolved
+        .host_key_algorithms
+        .iter()
+        .filter_map(|name| plain_host_key(name))
+        .collect();
+    let mut recorded = check.known.algorithms_for(&check.name);
+    if let Some(bare) = &check.bare {
+        recorded.extend(check.known.algorithms_for(bare));
+    }
+    // Stable: the recorded kinds first, each group in the user's order.
+    key.sort_by_key(|algorithm| {
+        !recorded.iter().any(|r| match (r, algorithm) {
+            (Algorithm::Rsa { .. }, Algorithm::Rsa { .. }) => true,
+            (r, a) => r == a,
+        })
+    });
+    let keepalive = resolved.server_alive_interval_secs;
+    client::Config {
+        preferred: russh::Preferred {
+            kex: Cow::Owned(kex),
+            key: Cow::Owned(key),
+            cipher: Cow::Owned(cipher),
+            mac: Cow::Owned(mac),
+            compression: Cow::Borrowed(&[russh::compression::NONE]),
+        },
+        keepalive_interval: (keepalive > 0).then(|| Duration::from_secs(keepalive)),
+        keepalive_max: resolved.server_alive_count_max,
+        nodelay: true,
+        ..client::Config::default()
+    }
+}
+
+/// A key to offer: held by the agent, or read from a file.
+enum Offered {
+    Agent(PublicKey),
+    File(PathBuf),
+}
+
+/// Public-key login in OpenSSH's order: the agent's keys (only those named by an
+/// IdentityFile when IdentitiesOnly), then the identity files the agent does not hold.
+/// A key file that needs a passphrase is skipped (ssh would ask; BatchMode would not).
+async fn login(
+    handle: &mut client::Handle<HostKeyCheck>,
+    resolved: &Resolved,
+) -> Result<bool, russh::Error> {
+    let mut agent = match &resolved.identity_agent {
+        Some(socket) => AgentClient::connect_uds(socket).await.ok(),
+        None => None,
+    };
+    let agent_keys = match agent.as_mut() {
+        Some(agent) => agent.request_identities().await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let held_by_agent = |key: &PublicKey| agent_keys.iter().any(|k| k.key_data() == key.key_data());
+    let mut offers: Vec<Offered> = Vec::new();
+    if !resolved.identities_only {
+        offers.extend(agent_keys.iter().cloned().map(Offered::Agent));
+    }
+    for path in resolved.identity_files.iter().filter(|p| p.exists()) {
+        match public_half(path) {
+            Some(public) if held_by_agent(&public) => {
+                if resolved.identities_only {
+                    offers.push(Offered::Agent(public));
+                }
+            }
+            _ => offers.push(Offered::File(path.clone())),
+        }
+    }
+    let rsa_hash = handle.best_supported_rsa_hash().await?.flatten();
+    let user = resolved.user.as_str();
+    for offer in offers {
+        let (public, file_key) = match offer {
+            Offered::Agent(public) => (public, None),
+            Offered::File(path) => match load_secret_key(&path, None) {
+                Ok(private) => (private.public_key().clone(), Some(private)),
+                Err(_) => continue,
+            },
+        };
+        let hash = public.algorithm().is_rsa().then_some(rsa_hash).flatten();
+        if !accepted(&public.algorithm(), hash, &resolved.pubkey_algorithms) {
+            continue;
+        }
+        let result = match (file_key, agent.as_mut()) {
+            (Some(private), _) => {
+                handle
+                    .authenticate_publickey(
+                        user,
+                        PrivateKeyWithHashAlg::new(Arc::new(private), hash),
+                    )
+                    .await?
+            }
+            (None, Some(agent)) => match handle
+                .authenticate_publickey_with(user, public, hash, agent)
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => continue,
+            },
+            (None, None) => continue,
+        };
+        if result.success() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The public key of an identity file: from FILE.pub, else from the file itself.
+fn public_half(path: &Path) -> Option<PublicKey> {
+    let mut pub_path = path.as_os_str().to_owned();
+    pub_path.push(".pub");
+    load_public_key(PathBuf::from(pub_path)).ok().or_else(|| {
+        load_secret_key(path, None)
+            .ok()
+            .map(|k| k.public_key().clone())
+    })
+}
+
+/// Whether PubkeyAcceptedAlgorithms lets this key sign with this hash.
+fn accepted(algorithm: &Algorithm, hash: Option<HashAlg>, allowed: &[String]) -> bool {
+    let name = match (algorithm, hash) {
+        (Algorithm::Rsa { .. }, Some(HashAlg::Sha512)) => "rsa-sha2-512".to_string(),
+        (Algorithm::Rsa { .. }, Some(HashAlg::Sha256)) => "rsa-sha2-256".to_string(),
+        (Algorithm::Rsa { .. }, _) => "ssh-rsa".to_string(),
+        (other, _) => other.as_str().to_string(),
+    };
+    allowed.contains(&name)
+}
+
+/// SendEnv (our variables whose names match its patterns) and SetEnv, as ssh sends them.
+fn environment(resolved: &Resolved) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| resolved.send_env.iter().any(|p| glob(p, name)))
+        .collect();
+    pairs.extend(resolved.set_env.iter().cloned());
+    pairs
+}
+
+/// `*` and `?` wildcards, as ssh_config patterns have them.
+fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_env_patterns_match_as_ssh_config_globs() {
+        assert!(glob("LC_*", "LC_ALL"));
+        assert!(glob("LANG", "LANG"));
+        assert!(!glob("LANG", "LANGUAGE"));
+        assert!(glob("L?NG*", "LANGUAGE"));
+        assert!(!glob("LC_*", "XLC_ALL"));
+    }
+
+    #[test]
+    fn a_key_signs_only_with_an_algorithm_the_user_accepts() {
+        let allowed = ["ssh-ed25519".to_string(), "rsa-sha2-512".to_string()];
+        assert!(accepted(&Algorithm::Ed25519, None, &allowed));
+        let rsa = Algorithm::Rsa { hash: None };
+        assert!(accepted(&rsa, Some(HashAlg::Sha512), &allowed));
+        assert!(!accepted(&rsa, Some(HashAlg::Sha256), &allowed));
+        assert!(!accepted(&rsa, None, &allowed));
+    }
+}
