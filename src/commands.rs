@@ -273,6 +273,7 @@ fn run_fleet(
         accept_new_host_keys: targets.accept_new_host_keys,
         connect_timeout_secs: crate::host::bounded::get().connect.as_secs() as u32,
         client: targets.ssh_client,
+        resolved: Default::default(),
     });
     let run = fleet::Fleet {
         plan,

@@ -16,6 +16,7 @@ mod server_offer;
 pub mod shell;
 pub mod ssh;
 mod ssh_resolved;
+mod ssh_uniform;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

@@ -24,7 +24,7 @@ use tokio::sync::{mpsc as async_mpsc, oneshot};
 use super::held_session::{Link, Streams};
 use super::known_hosts::{KnownHosts, Verdict};
 use super::server_offer::{Wanted, Watched};
-use super::ssh_resolved::Resolved;
+use super::ssh_resolved::{self, Resolved};
 
 /// The reason given when known_hosts holds another key for the host.
 pub const KEY_CHANGED: &str = "its host key differs from the one in known_hosts";
@@ -62,7 +62,7 @@ pub fn open(
         cut: cut_receiver,
     };
     let thread = std::thread::Builder::new()
-        .name("ssh".into())
+        .name("rdock-ssh".into())
         .stack_size(512 * 1024)
         .spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -542,38 +542,20 @@ fn accepted(algorithm: &Algorithm, hash: Option<HashAlg>, allowed: &[String]) ->
 /// SendEnv (our variables whose names match its patterns) and SetEnv, as ssh sends them.
 fn environment(resolved: &Resolved) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = std::env::vars()
-        .filter(|(name, _)| resolved.send_env.iter().any(|p| glob(p, name)))
+        .filter(|(name, _)| {
+            resolved
+                .send_env
+                .iter()
+                .any(|p| ssh_resolved::glob(p, name))
+        })
         .collect();
     pairs.extend(resolved.set_env.iter().cloned());
     pairs
 }
 
-/// `*` and `?` wildcards, as ssh_config patterns have them.
-fn glob(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), text.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn send_env_patterns_match_as_ssh_config_globs() {
-        assert!(glob("LC_*", "LC_ALL"));
-        assert!(glob("LANG", "LANG"));
-        assert!(!glob("LANG", "LANGUAGE"));
-        assert!(glob("L?NG*", "LANGUAGE"));
-        assert!(!glob("LC_*", "XLC_ALL"));
-    }
 
     #[test]
     fn a_key_signs_only_with_an_algorithm_the_user_accepts() {

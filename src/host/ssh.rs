@@ -86,6 +86,8 @@ pub struct SshSettings {
     pub accept_new_host_keys: bool,
     pub connect_timeout_secs: u32,
     pub client: SshClient,
+    /// `ssh -G` answers, shared by the run's hosts where the configuration allows.
+    pub resolved: ssh_resolved::Shared,
 }
 
 /// Which client makes a run's held session (the one command of a converged host).
@@ -179,9 +181,13 @@ impl Inner {
             .get_or_init(|| {
                 let mut argv = self.ssh_argv(false);
                 argv.pop(); // the `--` separator
-                ssh_resolved::resolve(&argv)
-                    .inspect_err(|err| tracing::debug!(host = %self.target.display(), "{err}"))
-                    .ok()
+                ssh_resolved::resolve_shared(
+                    &self.settings.resolved,
+                    &argv,
+                    self.settings.config.as_deref(),
+                )
+                .inspect_err(|err| tracing::debug!(host = %self.target.display(), "{err}"))
+                .ok()
             })
             .as_ref()
     }

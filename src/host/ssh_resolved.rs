@@ -4,8 +4,9 @@
 //! the host to `ssh` when the configuration asks for something it does not do.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
@@ -36,6 +37,78 @@ pub struct Resolved {
     pub needs_openssh: Option<String>,
 }
 
+/// `ssh -G` answers shared by a run's hosts: where the configuration says the same for
+/// every destination (ssh_uniform.rs), one answer per set of options serves them all.
+#[derive(Debug, Default)]
+pub struct Shared {
+    uniform: OnceLock<bool>,
+    /// One slot per set of options: the first host to need it asks, the others wait.
+    answers: Mutex<HashMap<Vec<String>, Slot>>,
+}
+
+/// `ssh -G`'s answer for one set of options, once asked.
+type Slot = Arc<OnceLock<Result<Resolved, String>>>;
+
+/// What ssh would do for the destination at the end of `argv` (an `ssh` command line up
+/// to, not including, the remote command), asking `ssh -G` only when no answer for the
+/// same options applies. `config`: the `-F` file, if any.
+pub fn resolve_shared(
+    shared: &Shared,
+    argv: &[String],
+    config: Option<&Path>,
+) -> Result<Resolved, String> {
+    let home = passwd_home();
+    let uniform = *shared.uniform.get_or_init(|| {
+        home.as_deref()
+            .is_some_and(|h| super::ssh_uniform::is_uniform(config, h))
+    });
+    let Some((destination, options)) = argv.split_last().filter(|_| uniform) else {
+        return resolve(argv);
+    };
+    // The same options but the port's value: one answer, then this host's name and port.
+    let mut key = options.to_vec();
+    let mut port = None;
+    if let Some(at) = key.iter().position(|a| a == "-p") {
+        port = key.get(at + 1).and_then(|p| p.parse::<u16>().ok());
+        if let Some(value) = key.get_mut(at + 1) {
+            *value = "PORT".into();
+        }
+    }
+    let slot = match shared.answers.lock() {
+        Ok(mut answers) => Arc::clone(answers.entry(key).or_default()),
+        Err(_) => return resolve(argv),
+    };
+    let mut answer = slot.get_or_init(|| resolve(argv)).clone()?;
+    // As ssh does with the destination when no HostName applies.
+    answer.hostname = destination.to_ascii_lowercase();
+    if let Some(port) = port {
+        answer.port = port;
+    }
+    Ok(answer)
+}
+
+/// The user's home as ssh takes it: from the password database, not $HOME.
+fn passwd_home() -> Option<PathBuf> {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|user| user.dir)
+}
+
+/// `*` and `?` wildcards, as ssh_config patterns have them.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
 /// Run `argv` (an `ssh` command line up to, not including, the host's command; `-G` is
 /// added) and read what ssh would use.
 pub fn resolve(argv: &[String]) -> Result<Resolved, String> {
@@ -53,8 +126,10 @@ pub fn resolve(argv: &[String]) -> Result<Resolved, String> {
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    parse(&String::from_utf8_lossy(&output.stdout), home.as_deref())
+    parse(
+        &String::from_utf8_lossy(&output.stdout),
+        passwd_home().as_deref(),
+    )
 }
 
 /// Read `ssh -G`'s output (`key value` lines, keys lowercase; some keys repeat).
@@ -320,6 +395,72 @@ mod tests {
         ] {
             let r = parse(&DEBIAN.replace(from, to), None).unwrap();
             assert_eq!(r.needs_openssh.as_deref(), Some(why), "{to}");
+        }
+    }
+
+    #[test]
+    fn send_env_patterns_match_as_ssh_config_globs() {
+        assert!(glob("LC_*", "LC_ALL"));
+        assert!(glob("LANG", "LANG"));
+        assert!(!glob("LANG", "LANGUAGE"));
+        assert!(glob("L?NG*", "LANGUAGE"));
+        assert!(!glob("LC_*", "XLC_ALL"));
+    }
+
+    /// The shared answer is what `ssh -G` itself says for each host: with a uniform
+    /// configuration one `ssh -G` serves all; with `Host` blocks each host asks its own.
+    #[test]
+    fn a_shared_answer_is_what_ssh_says_for_each_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let argv = |config: &Path, host: &str, port: &str| -> Vec<String> {
+            [
+                "ssh",
+                "-o",
+                "BatchMode=yes",
+                "-F",
+                &config.display().to_string(),
+                "-p",
+                port,
+                host,
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let uniform = dir.path().join("uniform");
+        std::fs::write(
+            &uniform,
+            "Host *\n  IdentitiesOnly yes\n  ServerAliveInterval 7\n",
+        )
+        .unwrap();
+        let blocks = dir.path().join("blocks");
+        std::fs::write(
+            &blocks,
+            "Host web*\n  User admin\n  Port 2200\nHost *\n  User ops\n",
+        )
+        .unwrap();
+        for config in [&uniform, &blocks] {
+            let shared = Shared::default();
+            for (host, port) in [
+                ("Alpha.example", "2201"),
+                ("beta", "2202"),
+                ("web1", "2203"),
+            ] {
+                let argv = argv(config, host, port);
+                let mine = resolve_shared(&shared, &argv, Some(config)).unwrap();
+                assert_eq!(
+                    mine,
+                    resolve(&argv).unwrap(),
+                    "{host} with {}",
+                    config.display()
+                );
+            }
+            let answers = shared.answers.lock().unwrap().len();
+            assert_eq!(
+                answers,
+                if *config == uniform { 1 } else { 0 },
+                "{}",
+                config.display()
+            );
         }
     }
 
