@@ -207,6 +207,8 @@ impl Session {
             let _ = writer.eof().await;
         });
         let mut status = None;
+        // A dropped link (no cut asked) lets the command end at the end of its input.
+        let mut cut_open = true;
         loop {
             tokio::select! {
                 message = reader.wait() => match message {
@@ -227,7 +229,12 @@ impl Session {
                     Some(ChannelMsg::Close) | None => break,
                     Some(_) => {}
                 },
-                _ = &mut cut => break,
+                asked = &mut cut, if cut_open => {
+                    if asked.is_ok() {
+                        break;
+                    }
+                    cut_open = false;
+                }
             }
         }
         writing.abort();
