@@ -37,12 +37,14 @@ pub enum Declined {
     Unreachable(io::Error),
 }
 
-/// Open `command` on the host `resolved` describes, within `connect_timeout` for the
-/// TCP connection and again for the SSH handshake and login.
+/// Open `command` on the host `resolved` describes: `connect_timeout` for the TCP
+/// connection and the server's first words (ssh's ConnectTimeout), `login_limit` for
+/// the key exchange and login.
 pub fn open(
     resolved: &Resolved,
     command: String,
     connect_timeout: Duration,
+    login_limit: Duration,
 ) -> Result<Streams, Declined> {
     if let Some(why) = &resolved.needs_openssh {
         return Err(Declined::ToOpenSsh(why.clone()));
@@ -79,7 +81,7 @@ pub fn open(
                 }
             };
             runtime.block_on(async move {
-                match connect(&resolved, &command, connect_timeout).await {
+                match connect(&resolved, &command, connect_timeout, login_limit).await {
                     Ok((handle, channel)) => {
                         if ready_sender.send(Ok(())).is_ok() {
                             session.run(channel).await;
@@ -197,13 +199,13 @@ impl Session {
             while let Some(message) = input.recv().await {
                 let sent = match message {
                     Input::Bytes(bytes) => writer.data(&bytes[..]).await,
-                    Input::End => writer.eof().await,
+                    Input::End => break,
                 };
                 if sent.is_err() {
-                    break;
+                    return;
                 }
             }
-            // The controller dropped its end: the command sees the end of its stdin.
+            // Closed, or the controller dropped its end: the command sees the end of its stdin.
             let _ = writer.eof().await;
         });
         let mut status = None;
@@ -269,15 +271,10 @@ impl client::Handler for HostKeyCheck {
             (verdict, _) => verdict,
         };
         let why = match verdict {
-            Verdict::Known => match key.key_data().rsa() {
-                Some(rsa)
-                    if rsa.n.as_positive_bytes().map_or(0, |n| n.len() * 8)
-                        < self.required_rsa_bits =>
-                {
-                    "its RSA host key is shorter than RequiredRSASize"
-                }
-                _ => return Ok(true),
-            },
+            Verdict::Known if rsa_bits(key).is_some_and(|b| b < self.required_rsa_bits) => {
+                "its RSA host key is shorter than RequiredRSASize"
+            }
+            Verdict::Known => return Ok(true),
             Verdict::Unknown => "its host key is not in known_hosts",
             Verdict::Changed => KEY_CHANGED,
             Verdict::Revoked => "its host key is revoked in known_hosts",
@@ -289,12 +286,31 @@ impl client::Handler for HostKeyCheck {
     }
 }
 
-/// TCP connection, key exchange, host key, login, and the command started.
+/// known_hosts, TCP connection, key exchange, host key, login, and the command started.
+/// `connect_timeout` bounds what ssh's ConnectTimeout bounds (the connection and the
+/// server's first words); `login_limit` the rest. Once the command may have started,
+/// a failure is the host's: `ssh` must not start it a second time.
 async fn connect(
     resolved: &Resolved,
     command: &str,
     connect_timeout: Duration,
+    login_limit: Duration,
 ) -> Result<(client::Handle<HostKeyCheck>, russh::Channel<client::Msg>), Declined> {
+    let known = KnownHosts::load(&resolved.known_hosts_files)
+        .map_err(|err| Declined::ToOpenSsh(format!("known_hosts: {err}")))?;
+    let name = KnownHosts::lookup_name(&resolved.hostname, resolved.port);
+    let bare = (resolved.port != 22).then(|| KnownHosts::lookup_name(&resolved.hostname, 22));
+    // Nothing recorded for the host: ssh decides (accept-new, or its own refusal)
+    // without a handshake spent first.
+    if known.algorithms_for(&name).is_empty()
+        && bare
+            .as_ref()
+            .is_none_or(|b| known.algorithms_for(b).is_empty())
+    {
+        return Err(Declined::ToOpenSsh(
+            "known_hosts holds no key for it".into(),
+        ));
+    }
     let place = format!("{} port {}", resolved.hostname, resolved.port);
     let addresses: Vec<_> = (resolved.hostname.as_str(), resolved.port)
         .to_socket_addrs()
@@ -324,20 +340,36 @@ async fn connect(
         )));
     };
     let _ = stream.set_nodelay(true);
-    let known = KnownHosts::load(&resolved.known_hosts_files)
-        .map_err(|err| Declined::ToOpenSsh(format!("known_hosts: {err}")))?;
-    let name = KnownHosts::lookup_name(&resolved.hostname, resolved.port);
+    match tokio::time::timeout(connect_timeout, stream.peek(&mut [0u8; 1])).await {
+        Ok(Ok(n)) if n > 0 => {}
+        Ok(Ok(_)) => {
+            return Err(unreachable(format!(
+                "kex_exchange_identification: Connection closed by remote host ({place})"
+            )));
+        }
+        Ok(Err(err)) => {
+            return Err(unreachable(format!(
+                "kex_exchange_identification: read: {err} ({place})"
+            )));
+        }
+        Err(_) => {
+            return Err(unreachable(format!(
+                "Connection timed out during banner exchange ({place})"
+            )));
+        }
+    }
     let watched = Watched::new(stream, wanted(resolved));
     let shortfall = Arc::clone(&watched.verdict);
     let refused = Arc::new(Mutex::new(None));
     let check = HostKeyCheck {
         required_rsa_bits: resolved.required_rsa_bits,
         refused: Arc::clone(&refused),
-        bare: (resolved.port != 22).then(|| KnownHosts::lookup_name(&resolved.hostname, 22)),
+        bare,
         name,
         known,
     };
     let config = Arc::new(config(resolved, &check));
+    let exec_sent = std::sync::atomic::AtomicBool::new(false);
     let handshake = async {
         let mut handle = client::connect_stream(config, watched, check).await?;
         let logged_in = login(&mut handle, resolved).await?;
@@ -348,23 +380,28 @@ async fn connect(
         for (name, value) in environment(resolved) {
             channel.set_env(false, name, value).await?;
         }
+        exec_sent.store(true, std::sync::atomic::Ordering::SeqCst);
         channel.exec(true, command.as_bytes()).await?;
         Ok::<_, russh::Error>(Some((handle, channel)))
     };
-    let outcome = tokio::time::timeout(connect_timeout, handshake).await;
+    let outcome = tokio::time::timeout(login_limit, handshake).await;
     let said = |slot: &Arc<Mutex<Option<String>>>| slot.lock().ok().and_then(|s| s.clone());
     if let Some(why) = said(&shortfall).or_else(|| said(&refused)) {
         return Err(Declined::ToOpenSsh(why));
     }
+    let started = exec_sent.load(std::sync::atomic::Ordering::SeqCst);
     match outcome {
         Ok(Ok(Some(session))) => Ok(session),
         Ok(Ok(None)) => Err(Declined::ToOpenSsh("no key of ours was accepted".into())),
+        Ok(Err(err)) if started => Err(unreachable(format!(
+            "{place}: the session broke as its command started: {err}"
+        ))),
         Ok(Err(err)) => Err(Declined::ToOpenSsh(format!(
             "the built-in client failed: {err}"
         ))),
         Err(_) => Err(unreachable(format!(
-            "ssh: connect to host {place}: the SSH handshake did not finish within {}s",
-            connect_timeout.as_secs()
+            "{place}: the SSH login did not finish within {}s",
+            login_limit.as_secs()
         ))),
     }
 }
@@ -455,9 +492,11 @@ enum Offered {
     File(PathBuf),
 }
 
-/// Public-key login in OpenSSH's order: the agent's keys (only those named by an
-/// IdentityFile when IdentitiesOnly), then the identity files the agent does not hold.
-/// A key file that needs a passphrase is skipped (ssh would ask; BatchMode would not).
+/// Public-key login in OpenSSH's order (sshconnect2.c's pubkey_prepare): the agent's
+/// keys in its order (with IdentitiesOnly, only those an IdentityFile names), then the
+/// identity files the agent does not hold, in the configuration's order. A key file
+/// that needs a passphrase is skipped (ssh would ask; BatchMode would not); an RSA key
+/// below RequiredRSASize is skipped as ssh skips it.
 async fn login(
     handle: &mut client::Handle<HostKeyCheck>,
     resolved: &Resolved,
@@ -470,22 +509,31 @@ async fn login(
         Some(agent) => agent.request_identities().await.unwrap_or_default(),
         None => Vec::new(),
     };
-    let held_by_agent = |key: &PublicKey| agent_keys.iter().any(|k| k.key_data() == key.key_data());
+    let mut files: Vec<(PathBuf, Option<PublicKey>)> = resolved
+        .identity_files
+        .iter()
+        .filter(|p| p.exists())
+        .map(|p| (p.clone(), public_half(p)))
+        .collect();
     let mut offers: Vec<Offered> = Vec::new();
-    if !resolved.identities_only {
-        offers.extend(agent_keys.iter().cloned().map(Offered::Agent));
-    }
-    for path in resolved.identity_files.iter().filter(|p| p.exists()) {
-        match public_half(path) {
-            Some(public) if held_by_agent(&public) => {
-                if resolved.identities_only {
-                    offers.push(Offered::Agent(public));
-                }
+    for key in agent_keys {
+        let named = files.iter().position(|(_, public)| {
+            public
+                .as_ref()
+                .is_some_and(|p| p.key_data() == key.key_data())
+        });
+        match named {
+            Some(at) => {
+                files.remove(at);
+                offers.push(Offered::Agent(key));
             }
-            _ => offers.push(Offered::File(path.clone())),
+            None if !resolved.identities_only => offers.push(Offered::Agent(key)),
+            None => {}
         }
     }
-    let rsa_hash = handle.best_supported_rsa_hash().await?.flatten();
+    offers.extend(files.into_iter().map(|(path, _)| Offered::File(path)));
+    // Asked once, and only when an RSA key is offered (it may wait for the server).
+    let mut rsa_hash: Option<Option<HashAlg>> = None;
     let user = resolved.user.as_str();
     for offer in offers {
         let (public, file_key) = match offer {
@@ -495,7 +543,17 @@ async fn login(
                 Err(_) => continue,
             },
         };
-        let hash = public.algorithm().is_rsa().then_some(rsa_hash).flatten();
+        if rsa_bits(&public).is_some_and(|bits| bits < resolved.required_rsa_bits) {
+            continue;
+        }
+        let hash = if public.algorithm().is_rsa() {
+            if rsa_hash.is_none() {
+                rsa_hash = Some(handle.best_supported_rsa_hash().await?.flatten());
+            }
+            rsa_hash.flatten()
+        } else {
+            None
+        };
         if !accepted(&public.algorithm(), hash, &resolved.pubkey_algorithms) {
             continue;
         }
@@ -522,6 +580,13 @@ async fn login(
         }
     }
     Ok(false)
+}
+
+/// An RSA key's modulus length in bits, as OpenSSH counts it (`None`: not RSA).
+fn rsa_bits(key: &PublicKey) -> Option<usize> {
+    let modulus = key.key_data().rsa()?.n.as_positive_bytes()?;
+    let first = modulus.iter().position(|&b| b != 0)?;
+    Some((modulus.len() - first) * 8 - modulus[first].leading_zeros() as usize)
 }
 
 /// The public key of an identity file: from FILE.pub, else from the file itself.
@@ -563,6 +628,23 @@ fn environment(resolved: &Resolved) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rsa_lengths_are_counted_in_bits() {
+        let key = |bits: usize| {
+            let modulus_bytes = bits.div_ceil(8);
+            let mut n = vec![0u8; modulus_bytes];
+            n[0] = 1 << ((bits - 1) % 8);
+            let e = russh::keys::ssh_key::Mpint::from_positive_bytes(&[1, 0, 1]).unwrap();
+            let n = russh::keys::ssh_key::Mpint::from_positive_bytes(&n).unwrap();
+            PublicKey::from(russh::keys::ssh_key::public::KeyData::Rsa(
+                russh::keys::ssh_key::public::RsaPublicKey { e, n },
+            ))
+        };
+        assert_eq!(rsa_bits(&key(1024)), Some(1024));
+        assert_eq!(rsa_bits(&key(1017)), Some(1017));
+        assert_eq!(rsa_bits(&key(2047)), Some(2047));
+    }
 
     #[test]
     fn a_key_signs_only_with_an_algorithm_the_user_accepts() {

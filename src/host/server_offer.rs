@@ -136,6 +136,9 @@ pub fn parse(bytes: &[u8]) -> Result<Option<Offer>, String> {
     }))
 }
 
+/// The most the server's identification lines and first packet may take.
+const MAX_OPENING: usize = 300 * 1024;
+
 /// A connection whose first incoming bytes are judged before the client sees them
 /// whole: a shortfall ends the connection with an error that says why.
 pub struct Watched<S> {
@@ -173,6 +176,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         let new = buf.filled()[before..].to_vec();
         self.seen.extend_from_slice(&new);
         let found = match parse(&self.seen) {
+            // A server that talks on without ever sending its lists is cut off.
+            Ok(None) if self.seen.len() > MAX_OPENING => {
+                Some("the server sent no algorithm lists in its first 300 KiB".into())
+            }
             Ok(None) => return polled,
             Ok(Some(offer)) => shortfall(&self.wanted, &offer),
             Err(err) => Some(err),

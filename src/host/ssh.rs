@@ -207,7 +207,12 @@ impl Inner {
                 .connect_timeout_secs
                 .unwrap_or(self.settings.connect_timeout_secs.into()),
         );
-        match native_ssh::open(resolved, remote.to_string(), connect) {
+        match native_ssh::open(
+            resolved,
+            remote.to_string(),
+            connect,
+            bounded::get().command,
+        ) {
             Ok(streams) => {
                 tracing::debug!(host = %self.target.display(), "ssh: built-in client");
                 Ok(Ok(streams))

@@ -62,7 +62,10 @@ pub fn resolve_shared(
         home.as_deref()
             .is_some_and(|h| super::ssh_uniform::is_uniform(config, h))
     });
-    let Some((destination, options)) = argv.split_last().filter(|_| uniform) else {
+    let Some((destination, options)) = argv
+        .split_last()
+        .filter(|(destination, _)| uniform && plain_name_or_address(destination))
+    else {
         return resolve(argv);
     };
     // The same options but the port's value: one answer, then this host's name and port.
@@ -85,6 +88,23 @@ pub fn resolve_shared(
         answer.port = port;
     }
     Ok(answer)
+}
+
+/// A destination ssh takes as it is (lowercased): a name, or an address in its usual
+/// form. ssh rewrites other address forms (`10.1` is 10.0.0.1): those ask `ssh -G`.
+fn plain_name_or_address(destination: &str) -> bool {
+    match destination.parse::<std::net::IpAddr>() {
+        Ok(address) => address.to_string() == destination,
+        Err(_) => {
+            !destination.starts_with(|c: char| c.is_ascii_digit()) && !destination.contains(':')
+        }
+    }
+}
+
+/// Whether a Kerberos credential cache is at hand (KRB5CCNAME, or the default file).
+fn kerberos_ticket() -> bool {
+    std::env::var_os("KRB5CCNAME").is_some()
+        || Path::new(&format!("/tmp/krb5cc_{}", nix::unistd::getuid())).exists()
 }
 
 /// The user's home as ssh takes it: from the password database, not $HOME.
@@ -178,6 +198,7 @@ pub fn parse(text: &str, home: Option<&std::path::Path>) -> Result<Resolved, Str
     let known_hosts_files: Vec<PathBuf> = words("userknownhostsfile")
         .iter()
         .chain(words("globalknownhostsfile").iter())
+        .filter(|p| *p != "none")
         .filter_map(|p| expand(p))
         .collect();
     let identity_agent = match one("identityagent") {
@@ -242,6 +263,35 @@ pub fn parse(text: &str, home: Option<&std::path::Path>) -> Result<Resolved, Str
             need(format!("{key} is {value}"));
         }
     }
+    // The keys ssh would offer, all of them: a key left out could let another log in
+    // (its authorized_keys options differ); certificates are ssh's.
+    let mut identity_files = Vec::new();
+    for path in all.get("identityfile").into_iter().flatten() {
+        match expand(path) {
+            Some(file) => {
+                let mut certificate = file.clone().into_os_string();
+                certificate.push("-cert.pub");
+                if Path::new(&certificate).exists() {
+                    need(format!("{path} has a certificate"));
+                }
+                identity_files.push(file);
+            }
+            None => need(format!("identityfile {path} needs ssh's expansion")),
+        }
+    }
+    if one("connectionattempts").is_some_and(|n| n != "1") {
+        need(format!(
+            "connectionattempts is {}",
+            one("connectionattempts").unwrap_or_default()
+        ));
+    }
+    if yes("hostbasedauthentication") {
+        need("hostbasedauthentication is on".into());
+    }
+    // With a Kerberos ticket, ssh would log in by GSSAPI (and may delegate it).
+    if yes("gssapiauthentication") && kerberos_ticket() {
+        need("gssapiauthentication is on and a Kerberos ticket is at hand".into());
+    }
     if matches!(one("pubkeyauthentication"), Some("no" | "false")) {
         need("pubkeyauthentication is off".into());
     }
@@ -255,12 +305,7 @@ pub fn parse(text: &str, home: Option<&std::path::Path>) -> Result<Resolved, Str
         hostname: hostname.to_string(),
         port,
         user: user.to_string(),
-        identity_files: all
-            .get("identityfile")
-            .into_iter()
-            .flatten()
-            .filter_map(|p| expand(p))
-            .collect(),
+        identity_files,
         identities_only: yes("identitiesonly"),
         identity_agent,
         known_hosts_files,
@@ -306,7 +351,7 @@ mod tests {
         ciphers chacha20-poly1305@openssh.com,aes128-ctr\nmacs umac-64-etm@openssh.com,hmac-sha2-256\n\
         hostkeyalgorithms ssh-ed25519-cert-v01@openssh.com,ssh-ed25519,rsa-sha2-512\n\
         pubkeyacceptedalgorithms ssh-ed25519,rsa-sha2-512\n\
-        identityfile ~/.ssh/id_rsa\nidentityfile ~/.ssh/id_ed25519\nidentityfile ~/.ssh/%h.key\n\
+        identityfile ~/.ssh/id_rsa\nidentityfile ~/.ssh/id_ed25519\n\
         userknownhostsfile ~/.ssh/known_hosts ~/.ssh/known_hosts2\n\
         globalknownhostsfile /etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2\n\
         sendenv LANG\nsendenv LC_*\nsetenv A=1 B=\"two\"\nidentityagent none\n";
@@ -354,6 +399,20 @@ mod tests {
             (Some(10), 15, 4)
         );
         assert_eq!(r.needs_openssh, None);
+        let home = Some(std::path::Path::new("/home/op"));
+        let none = DEBIAN.replace("/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2", "none");
+        let none = parse(&none, home).unwrap();
+        assert_eq!(
+            none.known_hosts_files.len(),
+            2,
+            "{:?}",
+            none.known_hosts_files
+        );
+        let token = parse(&format!("{DEBIAN}identityfile ~/.ssh/%h.key\n"), home).unwrap();
+        assert_eq!(
+            token.needs_openssh.as_deref(),
+            Some("identityfile ~/.ssh/%h.key needs ssh's expansion")
+        );
     }
 
     #[test]
@@ -372,7 +431,8 @@ mod tests {
                 "preferredauthentications is password",
             ),
         ] {
-            let r = parse(&format!("{DEBIAN}{extra}"), None).unwrap();
+            let home = Some(std::path::Path::new("/home/op"));
+            let r = parse(&format!("{DEBIAN}{extra}"), home).unwrap();
             assert_eq!(r.needs_openssh.as_deref(), Some(why), "{extra}");
         }
         for (from, to, why) in [
@@ -393,7 +453,11 @@ mod tests {
                 "pubkeyauthentication is off",
             ),
         ] {
-            let r = parse(&DEBIAN.replace(from, to), None).unwrap();
+            let r = parse(
+                &DEBIAN.replace(from, to),
+                Some(std::path::Path::new("/home/op")),
+            )
+            .unwrap();
             assert_eq!(r.needs_openssh.as_deref(), Some(why), "{to}");
         }
     }
@@ -429,7 +493,7 @@ mod tests {
         let uniform = dir.path().join("uniform");
         std::fs::write(
             &uniform,
-            "Host *\n  IdentitiesOnly yes\n  ServerAliveInterval 7\n",
+            "Host *\n  IdentitiesOnly yes\n  ServerAliveInterval 7\n  GlobalKnownHostsFile none\n",
         )
         .unwrap();
         let blocks = dir.path().join("blocks");
@@ -444,6 +508,10 @@ mod tests {
                 ("Alpha.example", "2201"),
                 ("beta", "2202"),
                 ("web1", "2203"),
+                ("10.1", "2204"),
+                ("127.000.0.1", "2205"),
+                ("2001:DB8:0:0::5", "2206"),
+                ("127.0.0.1", "2207"),
             ] {
                 let argv = argv(config, host, port);
                 let mine = resolve_shared(&shared, &argv, Some(config)).unwrap();

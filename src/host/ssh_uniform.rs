@@ -14,6 +14,11 @@ const MAX_DEPTH: usize = 16;
 
 /// `config`: the `-F` file, if any; `home`: the user's home (passwd's, as ssh uses).
 pub fn is_uniform(config: Option<&Path>, home: &Path) -> bool {
+    // ssh expands `~` in includes by $HOME, and ~/.ssh/config by the password database:
+    // where the two differ, this scan would not read what ssh reads.
+    if std::env::var_os("HOME").is_some_and(|h| Path::new(&h) != home) {
+        return false;
+    }
     let ssh_dir = home.join(".ssh");
     match config {
         Some(file) => scan_file(file, &ssh_dir, home, 0, true),
@@ -64,6 +69,8 @@ pub fn scan(text: &str, relative_to: &Path, home: &Path, depth: usize) -> bool {
         match keyword.as_str() {
             "match" | "hostname" | "canonicalizehostname" => return false,
             "host" if words.iter().any(|w| *w != "*") => return false,
+            // Quoted names (spaces) and `~user` are ssh's glob's business: not followed.
+            "include" if arguments.contains('"') => return false,
             "include" => {
                 for word in words {
                     if !include(word, relative_to, home, depth) {
@@ -80,9 +87,9 @@ pub fn scan(text: &str, relative_to: &Path, home: &Path, depth: usize) -> bool {
 /// Scan what one Include argument names: a file, or files whose last component holds
 /// `*`/`?` (ssh_config.d/*.conf); other wildcards are not followed.
 fn include(word: &str, relative_to: &Path, home: &Path, depth: usize) -> bool {
-    let word = word.trim_matches('"');
     let path: PathBuf = match word.strip_prefix("~/") {
         Some(rest) => home.join(rest),
+        None if word.starts_with('~') => return false,
         None if word.starts_with('/') => PathBuf::from(word),
         None => relative_to.join(word),
     };
@@ -140,6 +147,8 @@ mod tests {
             "Host *\n  UserKnownHostsFile ${KNOWN}\n",
             "HOST=web\n",
             "Include /nonexistent/dir*/x.conf\n",
+            "Include ~ops/fleet.conf\n",
+            "Include \"/nonexistent/with space.conf\"\n",
         ] {
             assert!(!uniform(text), "{text}");
         }
