@@ -9,7 +9,6 @@
 //! says why in its own words. A host that cannot be reached at all is not tried twice.
 
 use std::io;
-use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -63,44 +62,25 @@ pub fn open(
         input: input_receiver,
         cut: cut_receiver,
     };
-    let thread = std::thread::Builder::new()
-        .name("rdock-ssh".into())
-        .stack_size(512 * 1024)
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .enable_time()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(err) => {
-                    let _ = ready_sender.send(Err(Declined::ToOpenSsh(format!(
-                        "no runtime for the built-in client: {err}"
-                    ))));
-                    return;
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(err) => return Err(Declined::ToOpenSsh(err.clone())),
+    };
+    runtime.spawn(async move {
+        match connect(&resolved, &command, connect_timeout, login_limit).await {
+            Ok((handle, channel)) => {
+                if ready_sender.send(Ok(())).is_ok() {
+                    session.run(channel).await;
                 }
-            };
-            runtime.block_on(async move {
-                match connect(&resolved, &command, connect_timeout, login_limit).await {
-                    Ok((handle, channel)) => {
-                        if ready_sender.send(Ok(())).is_ok() {
-                            session.run(channel).await;
-                        }
-                        let _ = handle
-                            .disconnect(russh::Disconnect::ByApplication, "", "")
-                            .await;
-                    }
-                    Err(declined) => {
-                        let _ = ready_sender.send(Err(declined));
-                    }
-                }
-            });
-        });
-    if let Err(err) = thread {
-        return Err(Declined::ToOpenSsh(format!(
-            "no thread for the built-in client: {err}"
-        )));
-    }
+                let _ = handle
+                    .disconnect(russh::Disconnect::ByApplication, "", "")
+                    .await;
+            }
+            Err(declined) => {
+                let _ = ready_sender.send(Err(declined));
+            }
+        }
+    });
     match ready.recv() {
         Ok(Ok(())) => Ok(Streams {
             stdout,
@@ -114,6 +94,22 @@ pub fn open(
         Ok(Err(declined)) => Err(declined),
         Err(_) => Err(Declined::ToOpenSsh("the built-in client stopped".into())),
     }
+}
+
+/// One runtime for every session of the run: two threads, whatever the fleet's size
+/// (a thread and a runtime per host cost more than the connection's own work).
+fn runtime() -> &'static Result<tokio::runtime::Runtime, String> {
+    static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
+        std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("rdock-ssh")
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|err| format!("no runtime for the built-in client: {err}"))
+    })
 }
 
 /// What the controller sends the remote command.
@@ -312,8 +308,8 @@ async fn connect(
         ));
     }
     let place = format!("{} port {}", resolved.hostname, resolved.port);
-    let addresses: Vec<_> = (resolved.hostname.as_str(), resolved.port)
-        .to_socket_addrs()
+    let addresses: Vec<_> = tokio::net::lookup_host((resolved.hostname.as_str(), resolved.port))
+        .await
         .map_err(|err| {
             unreachable(format!(
                 "ssh: Could not resolve hostname {}: {err}",
