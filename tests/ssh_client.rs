@@ -242,6 +242,109 @@ fn a_proxy_jump_is_left_to_ssh_and_works() {
     assert_eq!(lab.servers[0].commands().len(), 1);
 }
 
+/// Differential, against OpenSSH itself: for each known_hosts below, the built-in client
+/// accepts the host only where `ssh` (BatchMode, strict checking, same config) logs in,
+/// and the run's outcome is the one `ssh` would give (the built-in client hands every
+/// other case to ssh).
+#[test]
+fn the_built_in_client_accepts_a_host_key_only_where_ssh_does() {
+    let lab = SshLab::start("differ", 1);
+    let sandbox = Sandbox::centos7();
+    let inv = inventory(&entries(&lab, std::slice::from_ref(&sandbox)));
+    let dir = lab.dir();
+    let port = lab.servers[0].port;
+    let host_key = fs::read_to_string(dir.join("host_key.pub")).unwrap();
+    let mut fields = host_key.split_whitespace();
+    let host = format!("{} {}", fields.next().unwrap(), fields.next().unwrap());
+    ssh_keygen(&[
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-f",
+        dir.join("stranger").to_str().unwrap(),
+    ]);
+    let other = fs::read_to_string(dir.join("stranger.pub")).unwrap();
+    let mut fields = other.split_whitespace();
+    let other = format!("{} {}", fields.next().unwrap(), fields.next().unwrap());
+    let cases = [
+        ("exact", format!("[127.0.0.1]:{port} {host}\n")),
+        ("bare name, another port", format!("127.0.0.1 {host}\n")),
+        ("wildcard", format!("[127.0.0.?]:{port} {host}\n")),
+        (
+            "negated",
+            format!("[127.0.0.*]:{port},![127.0.0.1]:{port} {host}\n"),
+        ),
+        (
+            "tab between fields",
+            format!("[127.0.0.1]:{port}\t{host}\n"),
+        ),
+        (
+            "revoked",
+            format!("[127.0.0.1]:{port} {host}\n@revoked [127.0.0.1]:{port} {host}\n"),
+        ),
+        (
+            "certificate authority only",
+            format!("@cert-authority [127.0.0.1]:{port} {host}\n"),
+        ),
+        ("another key", format!("[127.0.0.1]:{port} {other}\n")),
+        (
+            "another key besides",
+            format!("[127.0.0.1]:{port} {other}\n[127.0.0.1]:{port} {host}\n"),
+        ),
+        ("empty", String::new()),
+    ];
+    for (case, known) in cases {
+        fs::write(dir.join("known_hosts"), &known).unwrap();
+        let ssh = Command::new("ssh")
+            .args([
+                "-F",
+                lab.ssh_config().to_str().unwrap(),
+                "-o",
+                "BatchMode=yes",
+            ])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-p",
+                &port.to_string(),
+                "root@127.0.0.1",
+                "true",
+            ])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let ssh_ok = ssh.status.success();
+        let run = dry_run(&inv.path, &lab.ssh_config(), &[]);
+        let built_in = run.text.contains(BUILT_IN);
+        assert!(
+            !built_in || ssh_ok,
+            "{case}: the built-in client accepted what ssh refuses\n{}",
+            run.text
+        );
+        assert_eq!(
+            run.status() == "changed",
+            ssh_ok,
+            "{case}: ssh {}, the run {}\n{}",
+            if ssh_ok { "logs in" } else { "refuses" },
+            run.status(),
+            run.text
+        );
+        // Where known_hosts vouches plainly, the built-in client is what made it.
+        if [
+            "exact",
+            "bare name, another port",
+            "wildcard",
+            "another key besides",
+        ]
+        .contains(&case)
+        {
+            assert!(built_in, "{case}: {}", run.text);
+        }
+    }
+}
+
 struct KillOnDrop(std::process::Child);
 
 impl Drop for KillOnDrop {
