@@ -69,6 +69,46 @@ fn dry_run(inventory: &Path, config: &Path, env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// One server offering `kex`, a fresh CentOS 7 sandbox behind it, and its inventory.
+fn one_host(prefix: &str, kex: KexOffer) -> (SshLab, Sandbox, PlanFile) {
+    let lab = SshLab::start_offering(prefix, 1, kex);
+    let sandbox = Sandbox::centos7();
+    let inv = inventory(&entries(&lab, std::slice::from_ref(&sandbox)));
+    (lab, sandbox, inv)
+}
+
+/// `TYPE BASE64` of an OpenSSH public key file (its comment dropped).
+fn key_of(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap();
+    text.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Run {
+    /// The dry-run went through: exit 0, the fresh host has changes pending.
+    fn assert_changed(&self) {
+        assert_eq!(self.code, Some(0), "{}", self.text);
+        assert_eq!(self.status(), "changed", "{}", self.text);
+    }
+}
+
+/// A new ed25519 key in `dir` (`other`), as `TYPE BASE64`: not the lab host's.
+fn another_key(dir: &Path) -> String {
+    let path = dir.join("other");
+    ssh_keygen(&[
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-f",
+        path.to_str().unwrap(),
+    ]);
+    key_of(&dir.join("other.pub"))
+}
+
 fn ssh_keygen(args: &[&str]) {
     let out = Command::new("ssh-keygen").args(args).output().unwrap();
     assert!(
@@ -80,9 +120,7 @@ fn ssh_keygen(args: &[&str]) {
 
 #[test]
 fn the_built_in_client_reads_hashed_known_hosts_and_refuses_nothing_ssh_would_accept() {
-    let lab = SshLab::start("hashed", 1);
-    let sandbox = Sandbox::centos7();
-    let inv = inventory(&entries(&lab, std::slice::from_ref(&sandbox)));
+    let (lab, _sandbox, inv) = one_host("hashed", KexOffer::El7);
     let known = lab.dir().join("known_hosts");
     ssh_keygen(&["-H", "-f", known.to_str().unwrap()]);
     assert!(
@@ -91,8 +129,7 @@ fn the_built_in_client_reads_hashed_known_hosts_and_refuses_nothing_ssh_would_ac
         lab.known_hosts()
     );
     let run = dry_run(&inv.path, &lab.ssh_config(), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.text);
-    assert_eq!(run.status(), "changed", "{}", run.text);
+    run.assert_changed();
     assert!(run.text.contains(BUILT_IN), "{}", run.text);
     assert_eq!(lab.servers[0].commands().len(), 1);
 }
@@ -101,26 +138,13 @@ fn the_built_in_client_reads_hashed_known_hosts_and_refuses_nothing_ssh_would_ac
 /// and `ssh` says why in its own words; nothing ran on the host.
 #[test]
 fn a_changed_host_key_is_refused_in_ssh_s_words_and_nothing_runs() {
-    let lab = SshLab::start("changed", 1);
-    let sandbox = Sandbox::centos7();
-    let inv = inventory(&entries(&lab, std::slice::from_ref(&sandbox)));
+    let (lab, _sandbox, inv) = one_host("changed", KexOffer::El7);
     let dir = lab.dir();
-    ssh_keygen(&[
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-f",
-        dir.join("other").to_str().unwrap(),
-    ]);
-    let other = fs::read_to_string(dir.join("other.pub")).unwrap();
+    let other = another_key(dir);
     let port = lab.servers[0].port;
-    let mut fields = other.split_whitespace();
-    let (kind, key) = (fields.next().unwrap(), fields.next().unwrap());
     fs::write(
         dir.join("known_hosts"),
-        format!("[127.0.0.1]:{port} {kind} {key}\n"),
+        format!("[127.0.0.1]:{port} {other}\n"),
     )
     .unwrap();
     let run = dry_run(&inv.path, &lab.ssh_config(), &[]);
@@ -138,12 +162,9 @@ fn a_changed_host_key_is_refused_in_ssh_s_words_and_nothing_runs() {
 /// built-in client lacks: `ssh` makes the connection, so the exchange is not weakened.
 #[test]
 fn a_key_exchange_the_built_in_client_lacks_goes_to_ssh_not_to_a_weaker_one() {
-    let lab = SshLab::start_offering("pq", 1, KexOffer::PostQuantum);
-    let sandbox = Sandbox::centos7();
-    let inv = inventory(&entries(&lab, std::slice::from_ref(&sandbox)));
+    let (lab, _sandbox, inv) = one_host("pq", KexOffer::PostQuantum);
     let run = dry_run(&inv.path, &lab.ssh_config(), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.text);
-    assert_eq!(run.status(), "changed", "{}", run.text);
+    run.assert_changed();
     assert!(!run.text.contains(BUILT_IN), "{}", run.text);
     assert!(
         run.text
@@ -158,9 +179,7 @@ fn a_key_exchange_the_built_in_client_lacks_goes_to_ssh_not_to_a_weaker_one() {
 /// signs with the agent, as ssh would.
 #[test]
 fn a_key_held_by_the_agent_logs_in() {
-    let lab = SshLab::start("agent", 1);
-    let sandbox = Sandbox::centos7();
-    let inv = inventory(&entries(&lab, std::slice::from_ref(&sandbox)));
+    let (lab, _sandbox, inv) = one_host("agent", KexOffer::El7);
     let dir = lab.dir();
     let socket = dir.join("agent.sock");
     let agent = Command::new("ssh-agent")
@@ -202,8 +221,7 @@ fn a_key_held_by_the_agent_logs_in() {
         &config_path,
         &[("SSH_AUTH_SOCK", socket.to_str().unwrap())],
     );
-    assert_eq!(run.code, Some(0), "{}", run.text);
-    assert_eq!(run.status(), "changed", "{}", run.text);
+    run.assert_changed();
     assert!(run.text.contains(BUILT_IN), "{}", run.text);
 
     // Without the agent neither client can log in, and the report says so.
@@ -236,8 +254,7 @@ fn a_proxy_jump_is_left_to_ssh_and_works() {
         sandbox.root.display().to_string()
     ));
     let run = dry_run(&inv.path, &config_path, &[]);
-    assert_eq!(run.code, Some(0), "{}", run.text);
-    assert_eq!(run.status(), "changed", "{}", run.text);
+    run.assert_changed();
     assert!(run.text.contains("since proxyjump is set"), "{}", run.text);
     assert_eq!(lab.servers[0].commands().len(), 1);
 }
@@ -248,26 +265,11 @@ fn a_proxy_jump_is_left_to_ssh_and_works() {
 /// other case to ssh).
 #[test]
 fn the_built_in_client_accepts_a_host_key_only_where_ssh_does() {
-    let lab = SshLab::start("differ", 1);
-    let sandbox = Sandbox::centos7();
-    let inv = inventory(&entries(&lab, std::slice::from_ref(&sandbox)));
+    let (lab, _sandbox, inv) = one_host("differ", KexOffer::El7);
     let dir = lab.dir();
     let port = lab.servers[0].port;
-    let host_key = fs::read_to_string(dir.join("host_key.pub")).unwrap();
-    let mut fields = host_key.split_whitespace();
-    let host = format!("{} {}", fields.next().unwrap(), fields.next().unwrap());
-    ssh_keygen(&[
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-f",
-        dir.join("stranger").to_str().unwrap(),
-    ]);
-    let other = fs::read_to_string(dir.join("stranger.pub")).unwrap();
-    let mut fields = other.split_whitespace();
-    let other = format!("{} {}", fields.next().unwrap(), fields.next().unwrap());
+    let host = key_of(&dir.join("host_key.pub"));
+    let other = another_key(dir);
     let cases = [
         ("exact", format!("[127.0.0.1]:{port} {host}\n")),
         ("bare name, another port", format!("127.0.0.1 {host}\n")),
