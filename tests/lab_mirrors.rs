@@ -30,11 +30,13 @@ fn over_ssh(dir: &Path, host_ip: &str, args: &[&str]) -> Output {
     .unwrap();
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
+    // Counts the ssh clients that connect: `ssh -O` (a master's control) and `ssh -G`
+    // (what the config says; the built-in client asks it) make no connection.
     let shim = bin.join("ssh");
     std::fs::write(
         &shim,
         format!(
-            "#!/bin/sh\ncase \" $* \" in *\" -O \"*) ;; *) echo x >> {log} ;; esac\nexec /usr/bin/ssh \"$@\"\n",
+            "#!/bin/sh\ncase \" $* \" in *\" -O \"*|*\" -G \"*) ;; *) echo x >> {log} ;; esac\nexec /usr/bin/ssh \"$@\"\n",
             log = dir.join("ssh.log").display()
         ),
     )
