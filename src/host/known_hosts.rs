@@ -409,7 +409,7 @@ fn match_pattern_list(name: &[u8], list: &[u8]) -> i32 {
 }
 
 /// `match_pattern`: `*` any run, `?` any one byte, everything else literal; whole string.
-fn match_pattern(s: &[u8], p: &[u8]) -> bool {
+pub(super) fn match_pattern(s: &[u8], p: &[u8]) -> bool {
     let (mut si, mut pi) = (0, 0);
     // Last `*` seen and the input position it is currently stretched to.
     let mut star: Option<(usize, usize)> = None;

@@ -115,18 +115,9 @@ fn passwd_home() -> Option<PathBuf> {
         .map(|user| user.dir)
 }
 
-/// `*` and `?` wildcards, as ssh_config patterns have them.
+/// `*` and `?` wildcards, as ssh_config patterns have them (the known_hosts matcher's).
 pub fn glob(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), text.as_bytes())
+    super::known_hosts::match_pattern(text.as_bytes(), pattern.as_bytes())
 }
 
 /// Run `argv` (an `ssh` command line up to, not including, the host's command; `-G` is
